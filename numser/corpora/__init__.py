@@ -1,0 +1,1 @@
+"""Corpus loaders: manifest CSV, EmoDB, RAVDESS, the built-in synthetic corpus, FEELTRACE mapping."""

@@ -1,0 +1,19 @@
+"""numser: Kim et al. 2017 (3D CNNs for speech emotion recognition) from scratch in NumPy and Numba."""
+from setuptools import find_packages, setup
+
+setup(
+    name="numser",
+    version="0.1.0",
+    description="Speech-emotion recognition with 3D CNNs, written from scratch in NumPy and Numba",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["numser", "numser.*"]),
+    python_requires=">=3.10",
+    # Exactly the runtime dependencies the project allows itself (DEVELOPERS.md).
+    install_requires=["numpy", "scipy", "numba", "soundfile", "matplotlib"],
+    extras_require={
+        "test": ["pytest"],
+        # Optional independent reference for tests and benchmarks; a CPU build on these machines.
+        "reference": ["torch==2.13.0", "threadpoolctl"],
+    },
+)
