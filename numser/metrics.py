@@ -1,0 +1,200 @@
+"""Unweighted accuracy and confusion matrices, the evaluation measures of SPEC §6 (paper Section 5)."""
+import numpy as np
+
+from numser.errors import ParameterError
+
+
+def _labels(y_true, y_pred, n_classes):
+    """Validate a pair of label vectors; return them as int64 arrays of shape (N,)."""
+    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 1:
+        raise ParameterError(f"n_classes={n_classes!r}: must be an integer >= 1 (numser uses 4)")
+    arrays = []
+    for name, y in (("y_true", y_true), ("y_pred", y_pred)):
+        y = np.asarray(y)
+        if y.ndim != 1:
+            raise ParameterError(f"{name} has shape {y.shape}: expected a 1-D vector of class "
+                                 "indices (N,); take argmax over classes first")
+        if y.size and not (np.issubdtype(y.dtype, np.integer)
+                           or (np.issubdtype(y.dtype, np.floating) and np.all(y == np.round(y)))):
+            raise ParameterError(f"{name} has dtype {y.dtype} with non-integer values: expected "
+                                 "class indices 0..n_classes-1")
+        y = y.astype(np.int64)
+        bad = (y < 0) | (y >= n_classes)
+        if np.any(bad):
+            raise ParameterError(f"{name} contains {y[bad][0]}, outside the classes 0..{n_classes - 1}"
+                                 f" (n_classes={n_classes}); pass the right n_classes")
+        arrays.append(y)
+    if arrays[0].shape != arrays[1].shape:
+        raise ParameterError(f"y_true has {arrays[0].size} labels but y_pred has {arrays[1].size}:"
+                             " they must pair one prediction with one true label")
+    if arrays[0].size == 0:
+        raise ParameterError("y_true is empty: accuracy of no utterances is undefined")
+    return arrays
+
+
+def confusion_matrix(y_true, y_pred, n_classes=4):
+    """Count how often true class i was predicted as class j.
+
+    Equation
+    --------
+    ``cm[i, j] = #{n : y_true[n] = i and y_pred[n] = j}``, for i, j in 0..K-1.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of int, shape (N,)
+        True and predicted class indices in 0..K-1.
+    n_classes : int >= 1
+        K, the number of classes (4 in numser, SPEC §1).
+
+    Returns
+    -------
+    cm : ndarray of int64, shape (K, K)
+        Rows are true classes, columns predicted classes; ``cm.sum() == N``.
+
+    Raises
+    ------
+    ParameterError
+        Labels not 1-D, of unequal length, empty, or outside 0..K-1.
+    """
+    t, p = _labels(y_true, y_pred, n_classes)
+    # One bincount over the flattened (i, j) cell index instead of a K x K loop.
+    return np.bincount(t * n_classes + p, minlength=n_classes * n_classes).reshape(
+        n_classes, n_classes)
+
+
+def row_normalised(cm):
+    """Each row of a confusion matrix as percentages of its true class (Table 5 of the paper).
+
+    Equation
+    --------
+    ``out[i, j] = 100 · cm[i, j] / Σ_j' cm[i, j']``; the diagonal is the recall of class i in %.
+
+    Parameters
+    ----------
+    cm : array_like, shape (K, K)
+        Counts, rows = true classes (from :func:`confusion_matrix`, or a sum of them over folds).
+
+    Returns
+    -------
+    out : ndarray of float64, shape (K, K)
+        Row percentages. A row whose class never occurs (row sum 0) is all NaN: its recall is
+        undefined, not 0 % (and no division warning is raised).
+
+    Raises
+    ------
+    ParameterError
+        ``cm`` not square 2-D, or with negative entries.
+    """
+    cm = np.asarray(cm, dtype=np.float64)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        raise ParameterError(f"cm has shape {cm.shape}: expected a square (K, K) confusion matrix")
+    if np.any(cm < 0):
+        raise ParameterError("cm has negative entries: expected counts")
+    totals = cm.sum(axis=1, keepdims=True)                      # (K, 1)
+    out = np.full_like(cm, np.nan)
+    np.divide(100.0 * cm, totals, out=out, where=totals > 0)    # absent rows stay NaN
+    return out
+
+
+def unweighted_accuracy(y_true, y_pred, n_classes=4):
+    """Unweighted accuracy (UA): the mean over the classes present in ``y_true`` of their recall.
+
+    Equation
+    --------
+    ``UA = (1/|P|) Σ_{k ∈ P} cm[k, k] / Σ_j cm[k, j]`` with ``P = {k : Σ_j cm[k, j] > 0}``, the
+    classes that occur in ``y_true``. This is scikit-learn's ``balanced_accuracy_score``
+    (without its ``adjusted`` option). Chance level is 1/|P| whatever the class proportions.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of int, shape (N,)
+        True and predicted class indices in 0..K-1.
+    n_classes : int >= 1
+        K (4 in numser).
+
+    Returns
+    -------
+    ua : float
+        In [0, 1].
+
+    Raises
+    ------
+    ParameterError
+        Labels not 1-D, of unequal length, empty, or outside 0..K-1.
+
+    Notes
+    -----
+    SPEC §6 / paper Section 5: UA "considers the imbalanced distribution of the classes". A class
+    absent from the test set has no recall and is left out of the mean rather than counted as 0.
+    """
+    cm = confusion_matrix(y_true, y_pred, n_classes)
+    support = cm.sum(axis=1)                    # (K,) utterances per true class
+    present = support > 0
+    return float(np.mean(np.diag(cm)[present] / support[present]))
+
+
+def accuracy(y_true, y_pred, n_classes=4):
+    """Plain (weighted) accuracy: the fraction of utterances classified correctly.
+
+    Equation
+    --------
+    ``WA = Σ_k cm[k, k] / N``; classes weigh by their frequency, which is why numser reports UA.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of int, shape (N,)
+    n_classes : int >= 1
+
+    Returns
+    -------
+    wa : float
+        In [0, 1].
+
+    Raises
+    ------
+    ParameterError
+        As :func:`confusion_matrix`.
+    """
+    cm = confusion_matrix(y_true, y_pred, n_classes)
+    return float(np.trace(cm) / cm.sum())
+
+
+def per_speaker_ua(y_true, y_pred, speakers, n_classes=4):
+    """UA of every test speaker separately: the pairing unit of the per-speaker Wilcoxon test.
+
+    Equation
+    --------
+    ``UA_s = UA(y_true[speakers == s], y_pred[speakers == s])`` for every distinct speaker s.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of int, shape (N,)
+        True and predicted class indices.
+    speakers : array_like, shape (N,)
+        The speaker id of each utterance (namespaced like ``"emodb:03"``).
+    n_classes : int >= 1
+        K (4 in numser).
+
+    Returns
+    -------
+    ua : dict
+        ``{speaker: UA_s}``, keys in sorted order, so two classifiers evaluated on the same
+        utterances give dicts whose values pair up position by position.
+
+    Raises
+    ------
+    ParameterError
+        As :func:`confusion_matrix`, or ``speakers`` not of length N.
+
+    Notes
+    -----
+    SPEC §6: 5 fold-level UAs can never reach p < .01 in a two-sided Wilcoxon test, per-speaker
+    UAs can. Each speaker's UA is over the classes that speaker actually produced.
+    """
+    t, p = _labels(y_true, y_pred, n_classes)
+    speakers = np.asarray(speakers)
+    if speakers.shape != t.shape:
+        raise ParameterError(f"speakers has shape {speakers.shape} but there are {t.size} labels: "
+                             "give one speaker id per utterance")
+    return {s: unweighted_accuracy(t[speakers == s], p[speakers == s], n_classes)
+            for s in sorted(set(speakers.tolist()))}

@@ -1,0 +1,152 @@
+"""UA, confusion matrices and per-speaker UA against hand-computed cases and the plain formulas."""
+import warnings
+
+import numpy as np
+import pytest
+
+from numser import ParameterError
+from numser.metrics import (accuracy, confusion_matrix, per_speaker_ua, row_normalised,
+                            unweighted_accuracy)
+
+
+def balanced_accuracy_reference(y_true, y_pred):
+    """scikit-learn's balanced_accuracy_score written out: mean recall over the classes of y_true."""
+    recalls = []
+    for k in np.unique(y_true):
+        recalls.append(np.sum((y_true == k) & (y_pred == k)) / np.sum(y_true == k))
+    return float(np.mean(recalls))
+
+
+def test_confusion_matrix_hand_case():
+    y_true = [0, 0, 0, 1, 1, 2, 3, 3]
+    y_pred = [0, 1, 0, 1, 1, 3, 3, 0]
+    expected = np.array([[2, 1, 0, 0],
+                         [0, 2, 0, 0],
+                         [0, 0, 0, 1],
+                         [1, 0, 0, 1]])
+    cm = confusion_matrix(y_true, y_pred)
+    assert cm.dtype == np.int64
+    np.testing.assert_array_equal(cm, expected)
+
+
+def test_ua_hand_case():
+    # recalls: neutral 2/3, happy 2/2, sad 0/1, angry 1/2 -> mean 13/24; plain accuracy 5/8
+    y_true = [0, 0, 0, 1, 1, 2, 3, 3]
+    y_pred = [0, 1, 0, 1, 1, 3, 3, 0]
+    assert unweighted_accuracy(y_true, y_pred) == pytest.approx((2 / 3 + 1 + 0 + 0.5) / 4, abs=1e-15)
+    assert accuracy(y_true, y_pred) == pytest.approx(5 / 8, abs=1e-15)
+
+
+def test_ua_skips_absent_classes():
+    # only neutral and sad occur; a prediction of 'happy' is still a valid (wrong) prediction
+    y_true = [0, 0, 2, 2, 2, 2]
+    y_pred = [0, 1, 2, 2, 2, 0]
+    assert unweighted_accuracy(y_true, y_pred) == pytest.approx((1 / 2 + 3 / 4) / 2, abs=1e-15)
+
+
+def test_all_neutral_classifier_has_chance_ua():
+    # the paper's depth-2 3D CNN: every sample called neutral gives UA .25 whatever the proportions
+    rng = np.random.default_rng(0)
+    y_true = rng.choice(4, size=1000, p=[0.55, 0.15, 0.15, 0.15])
+    y_pred = np.zeros_like(y_true)
+    assert unweighted_accuracy(y_true, y_pred) == pytest.approx(0.25, abs=1e-15)
+    assert accuracy(y_true, y_pred) == pytest.approx(np.mean(y_true == 0), abs=1e-15)
+
+
+@pytest.mark.parametrize("seed", range(50))
+def test_ua_equals_balanced_accuracy_formula(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 200))
+    n_present = int(rng.integers(1, 5))
+    classes = rng.choice(4, size=n_present, replace=False)
+    y_true = rng.choice(classes, size=n)
+    y_pred = rng.integers(0, 4, size=n)
+    assert unweighted_accuracy(y_true, y_pred) == pytest.approx(
+        balanced_accuracy_reference(y_true, y_pred), abs=1e-14)
+    cm = confusion_matrix(y_true, y_pred)
+    assert cm.sum() == n
+    np.testing.assert_array_equal(cm.sum(axis=1), np.bincount(y_true, minlength=4))
+    np.testing.assert_array_equal(cm.sum(axis=0), np.bincount(y_pred, minlength=4))
+
+
+def test_row_normalised_percentages_and_nan_rows():
+    cm = np.array([[2, 1, 0, 1],
+                   [0, 0, 0, 0],
+                   [0, 0, 3, 1],
+                   [1, 0, 0, 0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # no division warning for the absent class
+        out = row_normalised(cm)
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out[0], [50, 25, 0, 25], atol=1e-12)
+    assert np.all(np.isnan(out[1]))
+    np.testing.assert_allclose(out[2], [0, 0, 75, 25], atol=1e-12)
+    np.testing.assert_allclose(out[3], [100, 0, 0, 0], atol=1e-12)
+    # the diagonal is the recall, so its mean over the present rows is the UA
+    assert np.nanmean(np.diag(out)) / 100 == pytest.approx((0.5 + 0.75 + 0) / 3, abs=1e-15)
+
+
+def test_per_speaker_ua_hand_case():
+    y_true = [0, 1, 0, 1, 2, 2, 3]
+    y_pred = [0, 0, 0, 1, 2, 3, 3]
+    speakers = ["a:1", "a:1", "b:2", "b:2", "b:2", "b:2", "a:1"]
+    ua = per_speaker_ua(y_true, y_pred, speakers)
+    assert list(ua) == ["a:1", "b:2"]
+    assert ua["a:1"] == pytest.approx((1 + 0 + 1) / 3, abs=1e-15)
+    assert ua["b:2"] == pytest.approx((1 + 1 + 0.5) / 3, abs=1e-15)
+
+
+def test_per_speaker_ua_matches_masked_ua():
+    rng = np.random.default_rng(3)
+    y_true = rng.integers(0, 4, 300)
+    y_pred = rng.integers(0, 4, 300)
+    speakers = rng.choice([f"c:{i:02d}" for i in range(12)], 300)
+    ua = per_speaker_ua(y_true, y_pred, speakers)
+    for s, value in ua.items():
+        m = speakers == s
+        assert value == pytest.approx(balanced_accuracy_reference(y_true[m], y_pred[m]), abs=1e-14)
+
+
+def test_bad_label_outside_classes():
+    with pytest.raises(ParameterError, match="outside the classes 0..3"):
+        unweighted_accuracy([0, 1, 4], [0, 1, 2])
+
+
+def test_bad_negative_label():
+    with pytest.raises(ParameterError, match="-1"):
+        confusion_matrix([0, 1, 2], [0, -1, 2])
+
+
+def test_bad_unequal_lengths():
+    with pytest.raises(ParameterError, match="3 labels but y_pred has 2"):
+        unweighted_accuracy([0, 1, 2], [0, 1])
+
+
+def test_bad_empty():
+    with pytest.raises(ParameterError, match="empty"):
+        unweighted_accuracy([], [])
+
+
+def test_bad_2d_labels():
+    with pytest.raises(ParameterError, match="argmax"):
+        unweighted_accuracy(np.eye(4), np.eye(4))
+
+
+def test_bad_float_labels():
+    with pytest.raises(ParameterError, match="non-integer"):
+        unweighted_accuracy([0.5, 1.0], [0, 1])
+
+
+def test_bad_n_classes():
+    with pytest.raises(ParameterError, match="n_classes=0"):
+        confusion_matrix([0], [0], n_classes=0)
+
+
+def test_bad_row_normalised_shape():
+    with pytest.raises(ParameterError, match="square"):
+        row_normalised(np.ones((3, 4)))
+
+
+def test_bad_speakers_length():
+    with pytest.raises(ParameterError, match="one speaker id per utterance"):
+        per_speaker_ua([0, 1], [0, 1], ["a:1"])
