@@ -1,0 +1,418 @@
+"""The Wilcoxon signed-rank paired test (exact and normal approximation) of SPEC §6, paper Section 5.
+
+The structure follows ``scipy/stats/_wilcoxon.py`` (SciPy 1.17): input validation, the statistic
+and the p-value are separate functions, and :func:`wilcoxon` only chooses the method and glues them.
+"""
+import functools
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtr
+
+from numser.errors import ParameterError
+
+ALTERNATIVES = ("two-sided", "less", "greater")
+METHODS = ("auto", "exact", "approx")
+ZERO_METHODS = ("wilcox", "pratt", "zsplit")
+
+#: Largest number of pairs for which ``method='auto'`` uses the exact null distribution (SciPy's).
+EXACT_MAX_N = 50
+
+
+@dataclass(frozen=True)
+class WilcoxonResult:
+    """The result of :func:`wilcoxon`; unpacks as ``statistic, pvalue = result`` like SciPy's.
+
+    Attributes
+    ----------
+    statistic : float
+        ``min(R+, R-)`` for ``alternative='two-sided'``, ``R+`` otherwise (as SciPy).
+    pvalue : float
+    method : {'exact', 'approx'}
+        The null distribution actually used.
+    n : int
+        Pairs that entered the ranking: all pairs, or the non-zero ones for ``zero_method='wilcox'``.
+    n_zero : int
+        Pairs whose difference is exactly 0.
+    alternative : str
+    zstatistic : float
+        The standardised ``R+`` of the normal approximation (after the continuity correction);
+        NaN when ``method == 'exact'``. Negative ``|z|`` for two-sided tests, as SciPy.
+    """
+
+    statistic: float
+    pvalue: float
+    method: str
+    n: int
+    n_zero: int
+    alternative: str = "two-sided"
+    zstatistic: float = float("nan")
+
+    def __iter__(self):
+        return iter((self.statistic, self.pvalue))
+
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        return (self.statistic, self.pvalue)[i]
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. validation
+# ---------------------------------------------------------------------------------------------
+def _wilcoxon_iv(x, y, alternative, method, zero_method, correction):
+    """Validate the arguments; return the differences d (n,) float64 and normalised options."""
+    x = np.asarray(x)
+    if y is None:
+        d = x
+        what = "x"
+    else:
+        y = np.asarray(y)
+        if x.shape != y.shape:
+            raise ParameterError(f"x has shape {x.shape} but y has shape {y.shape}: a paired test "
+                                 "needs one y for every x")
+        what = "x - y"
+        if not (np.issubdtype(x.dtype, np.number) and np.issubdtype(y.dtype, np.number)):
+            raise ParameterError(f"x ({x.dtype}) and y ({y.dtype}) must be real numbers")
+        d = x.astype(np.float64) - y.astype(np.float64)
+    if not np.issubdtype(d.dtype, np.number) or np.issubdtype(d.dtype, np.complexfloating):
+        raise ParameterError(f"{what} has dtype {d.dtype}: must be real numbers")
+    d = np.asarray(d, dtype=np.float64)
+    if d.ndim != 1:
+        raise ParameterError(f"{what} has shape {d.shape}: expected one vector of paired "
+                             "differences (n,)")
+    if d.size == 0:
+        raise ParameterError(f"{what} is empty: the test needs at least one pair")
+    if not np.all(np.isfinite(d)):
+        raise ParameterError(f"{what} contains {int(np.sum(~np.isfinite(d)))} NaN/inf values: "
+                             "drop those pairs before testing")
+    alternative = str(alternative).lower()
+    if alternative not in ALTERNATIVES:
+        raise ParameterError(f"alternative={alternative!r}: must be one of {ALTERNATIVES}")
+    method = str(method).lower()
+    if method == "asymptotic":          # SciPy's name for the normal approximation
+        method = "approx"
+    if method not in METHODS:
+        raise ParameterError(f"method={method!r}: must be one of {METHODS} "
+                             "('asymptotic' is accepted as SciPy's name for 'approx')")
+    zero_method = str(zero_method).lower()
+    if zero_method not in ZERO_METHODS:
+        raise ParameterError(f"zero_method={zero_method!r}: must be one of {ZERO_METHODS}")
+    if not isinstance(correction, (bool, np.bool_)):
+        raise ParameterError(f"correction={correction!r}: must be one of (True, False)")
+    return d, alternative, method, zero_method, bool(correction)
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. the statistic
+# ---------------------------------------------------------------------------------------------
+def _average_ranks(a):
+    """Ranks 1..n of ``a`` (n,), ties sharing their mean rank; also the size of every tie group.
+
+    Returns ``ranks`` (n,) float64 and ``group_sizes`` (G,) int64 in ascending order of value.
+    """
+    order = np.argsort(a, kind="stable")
+    s = a[order]
+    first = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])       # (G,) start of each group in s
+    sizes = np.diff(np.r_[first, a.size])                        # (G,)
+    group_rank = first + 1 + (sizes - 1) / 2.0                   # mean of ranks first+1..first+size
+    ranks = np.empty(a.size)
+    ranks[order] = np.repeat(group_rank, sizes)
+    return ranks, sizes
+
+
+def _wilcoxon_statistic(d, zero_method):
+    """Rank sums of the positive and negative differences, and what the null distributions need.
+
+    Equation
+    --------
+    ``R+ = Σ_{i: d_i > 0} rank(|d_i|)``, ``R- = Σ_{i: d_i < 0} rank(|d_i|)``, ranks 1..n with
+    ties averaged.
+
+    Zero handling (which pairs are ranked, and where the zeros' ranks go):
+    - ``'wilcox'``: zeros are dropped before ranking; n counts the non-zero pairs only.
+    - ``'pratt'``: zeros are ranked with the rest (so they take the smallest ranks) but their
+      ranks go to neither sum; the normal moments are corrected for them (Cureton 1967).
+    - ``'zsplit'``: zeros are ranked and half of their rank sum goes to R+, half to R-.
+
+    Parameters
+    ----------
+    d : ndarray of float64, shape (n_pairs,)
+    zero_method : {'wilcox', 'pratt', 'zsplit'}
+
+    Returns
+    -------
+    r_plus, r_minus : float
+    n : int
+        Ranked pairs.
+    n_zero : int
+        Zero differences.
+    tie_sizes : ndarray of int64, shape (G,)
+        Sizes of the tie groups that enter the variance correction (Pratt's zero group removed).
+    has_ties : bool
+        Whether two ranked non-zero |d| (or, for 'pratt'/'zsplit', two zeros) are equal.
+    """
+    zero = d == 0
+    n_zero = int(np.sum(zero))
+    if zero_method == "wilcox":
+        d = d[~zero]
+        zero = zero[~zero]
+    ranks, tie_sizes = _average_ranks(np.abs(d))
+    r_plus = float(np.sum(ranks[d > 0]))
+    r_minus = float(np.sum(ranks[d < 0]))
+    has_ties = bool(np.any(tie_sizes > 1))
+    if zero_method == "zsplit":
+        half = float(np.sum(ranks[zero])) / 2.0
+        r_plus += half
+        r_minus += half
+    if zero_method == "pratt" and n_zero > 0:
+        tie_sizes = tie_sizes[1:]           # the zeros are the first (smallest) group
+    return r_plus, r_minus, int(d.size), n_zero, tie_sizes, has_ties
+
+
+def _normal_moments(n, n_zero, tie_sizes, zero_method):
+    """Mean and standard deviation of R+ under H0, with the tie (and Pratt zero) corrections.
+
+    Equation
+    --------
+    ``E[R+] = n(n+1)/4``, ``Var[R+] = [n(n+1)(2n+1) - ½ Σ_g (t_g³ - t_g)] / 24``, t_g the size
+    of tie group g (every member of a group carries the group's mean rank, which lowers the
+    variance). For ``'pratt'`` the zeros' ranks 1..n_zero are never signed, so their share is
+    removed: ``E -= z(z+1)/4``, ``24 Var -= z(z+1)(2z+1)`` with z = n_zero.
+    """
+    mean = n * (n + 1.0) * 0.25
+    var24 = n * (n + 1.0) * (2.0 * n + 1.0)
+    if zero_method == "pratt":
+        mean -= n_zero * (n_zero + 1.0) * 0.25
+        var24 -= n_zero * (n_zero + 1.0) * (2.0 * n_zero + 1.0)
+    t = tie_sizes.astype(np.float64)
+    var24 -= np.sum(t ** 3 - t) / 2.0
+    return mean, float(np.sqrt(var24 / 24.0))
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. p-values
+# ---------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=64)
+def _null_pmf(n):
+    pmf = np.ones(1)
+    for k in range(1, n + 1):
+        # Counting: every sign pattern of ranks 1..k-1 either leaves rank k out (sum s) or adds it
+        # (sum s + k), so c_k(s) = c_{k-1}(s) + c_{k-1}(s - k). Stored as c_k / 2^k (halving at each
+        # step) so nothing overflows; the values are exact binary fractions while c_k < 2^53.
+        new = np.zeros(k * (k + 1) // 2 + 1)
+        new[:pmf.size] += 0.5 * pmf
+        new[k:] += 0.5 * pmf
+        pmf = new
+    pmf.setflags(write=False)
+    return pmf
+
+
+def wilcoxon_null_distribution(n):
+    """Exact null distribution of R+ for n untied, non-zero pairs, by counting sign patterns.
+
+    Equation
+    --------
+    Under H0 each rank r = 1..n is positive with probability ½, independently, so
+    ``P(R+ = s) = c_n(s) / 2^n`` with ``c_n(s)`` the number of subsets of {1..n} summing to s:
+    ``c_0(0) = 1``, ``c_k(s) = c_{k-1}(s) + c_{k-1}(s - k)``.
+
+    Parameters
+    ----------
+    n : int >= 0
+
+    Returns
+    -------
+    pmf : ndarray of float64, shape (n(n+1)/2 + 1,)
+        ``pmf[s] = P(R+ = s)``, read-only (cached).
+
+    Raises
+    ------
+    ParameterError
+        n not an integer >= 0.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ParameterError(f"n={n!r}: must be an integer >= 0 (the number of pairs)")
+    return _null_pmf(int(n))
+
+
+def _exact_cdf(k, pmf, mean):
+    """P(R+ <= k), summed over the shorter tail (as SciPy, so both agree to the last bit)."""
+    return float(pmf[:k + 1].sum()) if k <= mean else 1.0 - float(pmf[k + 1:].sum())
+
+
+def _exact_sf(k, pmf, mean):
+    """P(R+ >= k)."""
+    return float(pmf[k:].sum()) if k <= mean else 1.0 - float(pmf[:k].sum())
+
+
+def _exact_pvalue(r_plus, n, alternative):
+    """p-value of R+ under the exact null of n pairs.
+
+    With ties or zeros R+ may be a half-integer that the null (defined on integers) lacks: round
+    it up for the lower tail and down for the upper tail, which is conservative and symmetric
+    (SciPy gh-19872).
+    """
+    pmf = wilcoxon_null_distribution(n)
+    mean = n * (n + 1) / 4.0
+    lower = _exact_cdf(int(np.ceil(r_plus)), pmf, mean)
+    upper = _exact_sf(int(np.floor(r_plus)), pmf, mean)
+    if alternative == "less":
+        return lower
+    if alternative == "greater":
+        return upper
+    return float(np.clip(2.0 * min(lower, upper), 0.0, 1.0))
+
+
+def _approx_pvalue(r_plus, mean, sd, alternative, correction):
+    """p-value of R+ from the normal approximation; returns (p, z).
+
+    Equation
+    --------
+    ``z = (R+ - E[R+] - c) / sd`` with the continuity correction ``c = ½·sign`` (sign = +1 for
+    'greater', -1 for 'less', sign(R+ - E) for 'two-sided') when ``correction`` else c = 0;
+    ``p = Φ(z)`` ('less'), ``1 - Φ(z)`` ('greater'), ``2 (1 - Φ(|z|))`` ('two-sided').
+    """
+    if sd == 0:                          # nothing was signed: no evidence either way
+        return float("nan"), float("nan")
+    z = (r_plus - mean) / sd
+    if correction:
+        sign = {"greater": 1.0, "less": -1.0}.get(alternative, float(np.sign(z)))
+        z -= sign * 0.5 / sd
+    if alternative == "less":
+        p = ndtr(z)
+    elif alternative == "greater":
+        p = ndtr(-z)
+    else:
+        p = 2.0 * ndtr(-abs(z))
+    return float(p), float(z)
+
+
+def minimum_p_value(n, alternative="two-sided"):
+    """The smallest p-value the exact test can give with n pairs (all differences of one sign).
+
+    Equation
+    --------
+    One-sided: ``P(R+ = n(n+1)/2) = 1 / 2^n``; two-sided: ``min(1, 2 / 2^n)``.
+    For n = 5 two-sided this is 2/32 = .0625 > .01.
+
+    Parameters
+    ----------
+    n : int >= 1
+        Pairs (untied, non-zero).
+    alternative : {'two-sided', 'less', 'greater'}
+
+    Returns
+    -------
+    p : float
+
+    Raises
+    ------
+    ParameterError
+        n not an integer >= 1, or an unknown alternative.
+
+    Notes
+    -----
+    SPEC §6: 5 fold-level UAs can never reach α = .01 two-sided, whatever the gap between two
+    methods; 8 pairs are the fewest that can (2/256 = .0078).
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ParameterError(f"n={n!r}: must be an integer >= 1 (the number of pairs)")
+    alternative = str(alternative).lower()
+    if alternative not in ALTERNATIVES:
+        raise ParameterError(f"alternative={alternative!r}: must be one of {ALTERNATIVES}")
+    one_sided = 0.5 ** int(n)
+    return one_sided if alternative != "two-sided" else min(1.0, 2.0 * one_sided)
+
+
+# ---------------------------------------------------------------------------------------------
+# the test
+# ---------------------------------------------------------------------------------------------
+def wilcoxon(x, y=None, *, alternative="two-sided", method="auto", zero_method="wilcox",
+             correction=False):
+    """Wilcoxon signed-rank test that the paired differences x - y are symmetric about 0.
+
+    Equation
+    --------
+    ``d_i = x_i - y_i`` (or ``x_i`` when y is None), i = 1..n. Rank ``|d_i|`` (ties averaged),
+    ``R+ = Σ_{d_i>0} rank_i``, ``R- = Σ_{d_i<0} rank_i``; ``R+ + R- = n(n+1)/2`` without zeros.
+    Under H0 (differences symmetric about 0) each rank's sign is a fair coin, which gives the
+    exact distribution of R+ by counting (:func:`wilcoxon_null_distribution`), or for large n
+    ``R+ ≈ N(n(n+1)/4, n(n+1)(2n+1)/24)`` with a tie correction (:func:`_normal_moments`).
+    'greater' tests whether x tends to exceed y.
+
+    Parameters
+    ----------
+    x : array_like of float, shape (n,)
+        First member of each pair (e.g. method A's UA per fold or per speaker), or the differences.
+    y : array_like of float, shape (n,), optional
+        Second member of each pair.
+    alternative : {'two-sided', 'less', 'greater'}
+    method : {'auto', 'exact', 'approx'}
+        'exact': the counted null distribution (exact only without ties and zeros; with them the
+        statistic is rounded conservatively and a warning is raised). 'approx': the normal
+        approximation ('asymptotic', SciPy's name, is accepted). 'auto': 'exact' when n <= 50
+        and there are no ties and no zeros, 'approx' otherwise.
+    zero_method : {'wilcox', 'pratt', 'zsplit'}
+        How zero differences are treated; see :func:`_wilcoxon_statistic`.
+    correction : bool
+        Continuity correction of ½ in the normal approximation (default False, as SciPy).
+
+    Returns
+    -------
+    result : WilcoxonResult
+        ``statistic, pvalue = result``; also ``method``, ``n``, ``n_zero``, ``zstatistic``.
+
+    Raises
+    ------
+    ParameterError
+        x, y not real 1-D vectors of equal length, empty, non-finite, or an option not in its
+        allowed values (the message lists them).
+
+    Warns
+    -----
+    UserWarning
+        ``method='exact'`` with ties or zeros (the p-value is then conservative, not exact); no
+        non-zero difference at all (the p-value is undefined: NaN for 'approx').
+
+    Notes
+    -----
+    Matches ``scipy.stats.wilcoxon`` 1.17 to rounding for ``method='exact'`` and
+    ``'asymptotic'`` and for ``'auto'`` except in one documented case: SciPy's 'auto', when there
+    are ties or zeros and n <= 13, runs a permutation test (``stats.PermutationMethod``) over the
+    2^n sign patterns; numser uses the normal approximation there (``result.method == 'approx'``),
+    equal to SciPy called with ``method='asymptotic'``. SciPy lets NaNs propagate; numser refuses
+    them. As in SciPy, the 'auto' limit n <= 50 counts all pairs including zeros.
+    SPEC §6: the paper tests two-sided at α = .01; with 5 folds see :func:`minimum_p_value`.
+    """
+    d, alternative, method, zero_method, correction = _wilcoxon_iv(
+        x, y, alternative, method, zero_method, correction)
+    r_plus, r_minus, n, n_zero, tie_sizes, has_ties = _wilcoxon_statistic(d, zero_method)
+
+    # Exact only when the counted null is really the null: no ties, no zeros; beyond 50 pairs the
+    # normal approximation is accurate and the counting no longer pays (SciPy's choice).
+    if method == "auto":
+        method = "exact" if (d.size <= EXACT_MAX_N and not has_ties and n_zero == 0) else "approx"
+
+    if n == 0 or (zero_method == "pratt" and n == n_zero):
+        warnings.warn(f"all {d.size} differences are zero: the Wilcoxon test has nothing to rank "
+                      "and its p-value is not meaningful", UserWarning, stacklevel=2)
+    if method == "exact":
+        if has_ties or n_zero:
+            warnings.warn(f"method='exact' with {'ties' if has_ties else ''}"
+                          f"{' and ' if has_ties and n_zero else ''}"
+                          f"{f'{n_zero} zero differences' if n_zero else ''}: the null "
+                          "distribution assumes neither, so the p-value is conservative, not "
+                          "exact; use method='approx'", UserWarning, stacklevel=2)
+        p, z = _exact_pvalue(r_plus, n, alternative), float("nan")
+    else:
+        mean, sd = _normal_moments(n, n_zero, tie_sizes, zero_method)
+        p, z = _approx_pvalue(r_plus, mean, sd, alternative, correction)
+        if alternative == "two-sided":
+            z = -abs(z)
+    # For backward compatibility SciPy reports min(R+, R-) for two-sided tests, R+ otherwise.
+    statistic = min(r_plus, r_minus) if alternative == "two-sided" else r_plus
+    return WilcoxonResult(statistic=float(statistic), pvalue=p, method=method, n=n, n_zero=n_zero,
+                          alternative=alternative, zstatistic=z)

@@ -1,0 +1,225 @@
+"""The Wilcoxon signed-rank test against hand cases, brute-force enumeration and scipy.stats.wilcoxon."""
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+import scipy.stats
+
+from numser import ParameterError
+from numser.stats import WilcoxonResult, minimum_p_value, wilcoxon, wilcoxon_null_distribution
+
+ALTERNATIVES = ("two-sided", "less", "greater")
+ZERO_METHODS = ("wilcox", "pratt", "zsplit")
+SCIPY_NAME = {"exact": "exact", "approx": "asymptotic", "auto": "auto"}
+
+
+def make_differences(seed):
+    """A random paired-difference vector: continuous, rounded (ties) or rounded with zeros."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 201))
+    kind = ("continuous", "ties", "ties+zeros")[seed % 3]
+    d = rng.normal(0.4 * rng.normal(), 1.0, n)
+    if kind != "continuous":
+        d = np.round(d, 1)
+    if kind == "ties+zeros":
+        d[rng.random(n) < 0.15] = 0.0
+    return d, kind
+
+
+def assert_same(ours, theirs, label):
+    for name, a, b in (("statistic", ours.statistic, theirs.statistic),
+                       ("pvalue", ours.pvalue, theirs.pvalue)):
+        if np.isnan(b):
+            assert np.isnan(a), f"{label}: {name} {a} but SciPy gives NaN"
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=0, err_msg=f"{label}: {name}")
+
+
+# --- against SciPy -----------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(240))
+def test_explicit_methods_match_scipy(seed):
+    d, kind = make_differences(seed)
+    correction = bool(seed % 2)
+    for alternative, zero_method, method in itertools.product(ALTERNATIVES, ZERO_METHODS,
+                                                              ("exact", "approx")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")     # 'exact' with ties/zeros warns (conservative p)
+            ours = wilcoxon(d, alternative=alternative, method=method, zero_method=zero_method,
+                            correction=correction)
+        theirs = scipy.stats.wilcoxon(d, alternative=alternative, method=SCIPY_NAME[method],
+                                      zero_method=zero_method, correction=correction)
+        assert ours.method == method
+        assert_same(ours, theirs, f"seed {seed} n={d.size} {kind} {alternative} {zero_method} "
+                                  f"{method} correction={correction}")
+
+
+@pytest.mark.parametrize("seed", range(120))
+def test_x_y_pairs_match_scipy(seed):
+    rng = np.random.default_rng(1000 + seed)
+    n = int(rng.integers(5, 120))
+    x = np.round(rng.uniform(0.2, 0.7, n), 2)         # UA-like values with ties and zeros
+    y = np.round(x + rng.normal(0.01, 0.03, n), 2)
+    alternative = ALTERNATIVES[seed % 3]
+    for method in ("exact", "approx"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ours = wilcoxon(x, y, alternative=alternative, method=method)
+        theirs = scipy.stats.wilcoxon(x, y, alternative=alternative, method=SCIPY_NAME[method])
+        assert_same(ours, theirs, f"seed {seed} n={n} {alternative} {method}")
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_auto_matches_scipy_auto_or_its_documented_difference(seed):
+    d, kind = make_differences(seed)
+    if seed % 5 == 0:
+        d = d[: 5 + seed % 9]                          # n <= 13: SciPy's permutation branch
+    for alternative in ALTERNATIVES:
+        ours = wilcoxon(d, alternative=alternative)
+        has_ties = np.unique(np.abs(d[d != 0])).size < np.sum(d != 0)
+        if d.size <= 50 and not has_ties and not np.any(d == 0):
+            assert ours.method == "exact"
+        else:
+            assert ours.method == "approx"
+        if ours.method == "approx" and d.size <= 13:
+            # documented difference: SciPy's 'auto' runs a permutation test here
+            theirs = scipy.stats.wilcoxon(d, alternative=alternative, method="asymptotic")
+        else:
+            theirs = scipy.stats.wilcoxon(d, alternative=alternative, method="auto")
+        assert_same(ours, theirs, f"seed {seed} n={d.size} {kind} {alternative} auto")
+
+
+# --- exact null distribution -----------------------------------------------------------------
+@pytest.mark.parametrize("n", range(0, 13))
+def test_null_distribution_equals_enumeration_of_sign_patterns(n):
+    counts = np.zeros(n * (n + 1) // 2 + 1)
+    for signs in itertools.product((0, 1), repeat=n):
+        counts[sum(r for r, s in zip(range(1, n + 1), signs) if s)] += 1
+    pmf = wilcoxon_null_distribution(n)
+    np.testing.assert_array_equal(pmf * 2 ** n, counts)     # exact binary fractions
+    np.testing.assert_array_equal(pmf, pmf[::-1])            # symmetric about n(n+1)/4
+
+
+def test_null_distribution_large_n_is_a_distribution_with_the_normal_moments():
+    n = 200
+    pmf = wilcoxon_null_distribution(n)
+    s = np.arange(pmf.size)
+    assert pmf.sum() == pytest.approx(1.0, abs=1e-12)
+    assert (pmf * s).sum() == pytest.approx(n * (n + 1) / 4, rel=1e-12)
+    var = (pmf * (s - n * (n + 1) / 4) ** 2).sum()
+    assert var == pytest.approx(n * (n + 1) * (2 * n + 1) / 24, rel=1e-10)
+
+
+def test_hand_case_exact():
+    # ranks 1..5, signs + - + + + : R+ = 13, R- = 2; P(R+ <= 2) = #{∅, {1}, {2}} / 32
+    stat, p = wilcoxon([1.0, -2.0, 3.0, 4.0, 5.0])
+    assert stat == 2.0
+    assert p == pytest.approx(2 * 3 / 32, abs=1e-15)
+    res = wilcoxon([1.0, -2.0, 3.0, 4.0, 5.0], alternative="greater")
+    assert res.statistic == 13.0
+    assert res.pvalue == pytest.approx(3 / 32, abs=1e-15)
+
+
+def test_five_pairs_never_reach_alpha_01():
+    assert minimum_p_value(5) == 2 / 32 == 0.0625
+    assert minimum_p_value(5, "greater") == 1 / 32
+    # every one of the 32 sign patterns of 5 untied differences, through the test itself
+    p_values = [wilcoxon(np.array(signs) * np.arange(1.0, 6.0)).pvalue
+                for signs in itertools.product((-1, 1), repeat=5)]
+    assert min(p_values) == 0.0625
+    assert minimum_p_value(7) > 0.01 > minimum_p_value(8)
+
+
+def test_fold_ua_example_cannot_be_significant():
+    a = [0.48, 0.50, 0.47, 0.52, 0.49]
+    b = [0.38, 0.38, 0.38, 0.37, 0.38]                 # A better on every fold, by far
+    res = wilcoxon(a, b)
+    assert res.method == "exact" and res.n == 5
+    assert res.pvalue == 0.0625
+
+
+# --- result object and zero handling -------------------------------------------------------------
+def test_result_unpacks_and_carries_method_n_nzero():
+    d = np.array([0.0, 0.0, 1.5, -0.5, 2.5, 3.5, -4.5, 5.5])
+    res = wilcoxon(d)
+    assert isinstance(res, WilcoxonResult)
+    stat, p = res
+    assert (stat, p) == (res.statistic, res.pvalue) == (res[0], res[1])
+    assert res.n_zero == 2 and res.n == 6 and res.method == "approx"
+    assert wilcoxon(d, zero_method="pratt").n == 8
+    assert wilcoxon(d, zero_method="zsplit").n == 8
+
+
+def test_zsplit_puts_half_the_zero_ranks_on_each_side():
+    # |d| ranks: 0 -> 1, 1 -> 2, 2 -> 3, 3 -> 4 ; R+ = 2 + 4 + ½, R- = 3 + ½
+    res = wilcoxon([0.0, 1.0, -2.0, 3.0], zero_method="zsplit", method="approx",
+                   alternative="greater")
+    assert res.statistic == 6.5
+
+
+def test_x_minus_y_equals_differences():
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=30), rng.normal(size=30)
+    assert tuple(wilcoxon(x, y)) == tuple(wilcoxon(x - y))
+
+
+def test_exact_with_ties_warns():
+    with pytest.warns(UserWarning, match="conservative"):
+        wilcoxon([1.0, 1.0, -2.0, 3.0, 4.0], method="exact")
+
+
+def test_all_zero_differences_warn_and_give_nan_approx():
+    with pytest.warns(UserWarning, match="all 6 differences are zero"):
+        res = wilcoxon(np.zeros(6), method="approx")
+    assert np.isnan(res.pvalue) and res.n == 0
+
+
+# --- bad input, one test each ------------------------------------------------------------------
+def test_bad_alternative_lists_allowed():
+    with pytest.raises(ParameterError, match="two-sided.*less.*greater"):
+        wilcoxon([1.0, 2.0, 3.0], alternative="bigger")
+
+
+def test_bad_method_lists_allowed():
+    with pytest.raises(ParameterError, match="auto.*exact.*approx"):
+        wilcoxon([1.0, 2.0, 3.0], method="permutation")
+
+
+def test_bad_zero_method_lists_allowed():
+    with pytest.raises(ParameterError, match="wilcox.*pratt.*zsplit"):
+        wilcoxon([1.0, 2.0, 3.0], zero_method="drop")
+
+
+def test_bad_correction():
+    with pytest.raises(ParameterError, match="True, False"):
+        wilcoxon([1.0, 2.0, 3.0], correction="yes")
+
+
+def test_bad_unequal_lengths():
+    with pytest.raises(ParameterError, match="one y for every x"):
+        wilcoxon([1.0, 2.0, 3.0], [1.0, 2.0])
+
+
+def test_bad_empty():
+    with pytest.raises(ParameterError, match="at least one pair"):
+        wilcoxon([])
+
+
+def test_bad_nan():
+    with pytest.raises(ParameterError, match="NaN"):
+        wilcoxon([1.0, np.nan, 3.0])
+
+
+def test_bad_2d():
+    with pytest.raises(ParameterError, match="shape"):
+        wilcoxon(np.ones((3, 2)))
+
+
+def test_bad_minimum_p_value_n():
+    with pytest.raises(ParameterError, match="n=0"):
+        minimum_p_value(0)
+
+
+def test_bad_minimum_p_value_alternative():
+    with pytest.raises(ParameterError, match="two-sided"):
+        minimum_p_value(5, "both")
