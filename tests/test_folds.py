@@ -1,0 +1,163 @@
+"""Speaker-independent folds: disjoint sets, every speaker tested once, determinism, real corpora."""
+import csv
+
+import numpy as np
+import pytest
+
+from conftest import corpus_dir
+from numser import ParameterError
+from numser.folds import Fold, speaker_folds, speaker_groups
+
+
+def check_protocol(folds, all_speakers, n_folds):
+    """The SPEC §6 invariants, with a message naming the fold and speaker that break them."""
+    assert len(folds) == n_folds
+    tested, validated = [], []
+    for fold in folds:
+        assert isinstance(fold, Fold)
+        for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
+            both = getattr(fold, a) & getattr(fold, b)
+            assert not both, f"fold {fold.index}: speakers {sorted(both)} in both {a} and {b}"
+        assert fold.train | fold.val | fold.test == all_speakers, f"fold {fold.index} loses speakers"
+        assert fold.train and fold.val and fold.test, f"fold {fold.index} has an empty set"
+        tested += sorted(fold.test)
+        validated += sorted(fold.val)
+    assert sorted(tested) == sorted(all_speakers), "a speaker is not tested exactly once"
+    assert sorted(validated) == sorted(all_speakers), "a speaker is not validated exactly once"
+
+
+def random_corpora(seed):
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 31, size=int(rng.integers(1, 5)))
+    sizes[0] = max(sizes[0], 5)            # one corpus fills the 5 groups
+    corpora, speakers = [], []
+    for c, size in enumerate(sizes):
+        for s in range(size):
+            n_utt = int(rng.integers(1, 4))    # per-utterance entries, repeated speakers
+            corpora += [f"c{c}"] * n_utt
+            speakers += [f"c{c}:{s:02d}"] * n_utt
+    order = rng.permutation(len(speakers))     # utterance order must not matter
+    return [corpora[i] for i in order], [speakers[i] for i in order], sizes
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_random_corpora_obey_the_protocol(seed):
+    corpora, speakers, sizes = random_corpora(seed)
+    n_folds = 3 + seed % 3
+    folds = speaker_folds(corpora, speakers, n_folds=n_folds, seed=seed)
+    check_protocol(folds, frozenset(speakers), n_folds)
+    # per corpus, the test groups are near-equal (np.array_split) or single speakers
+    for c, size in enumerate(sizes):
+        per_fold = [sum(s.startswith(f"c{c}:") for s in fold.test) for fold in folds]
+        expected = [len(g) for g in np.array_split(np.arange(size), n_folds)]
+        assert per_fold == expected, f"corpus c{c} ({size} speakers): test sizes {per_fold}"
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_same_seed_same_folds_and_utterance_vs_speaker_entries(seed):
+    corpora, speakers, _ = random_corpora(seed)
+    a = speaker_folds(corpora, speakers, seed=seed)
+    b = speaker_folds(corpora[::-1], speakers[::-1], seed=seed)
+    unique = sorted(set(zip(corpora, speakers)))
+    c = speaker_folds([u[0] for u in unique], [u[1] for u in unique], seed=seed)
+    assert a == b == c
+
+
+def test_different_seeds_shuffle_differently():
+    speakers = [f"x:{i:02d}" for i in range(30)]
+    tests = {tuple(sorted(speaker_folds(["x"] * 30, speakers, seed=s)[0].test)) for s in range(10)}
+    assert len(tests) > 1
+
+
+def test_small_corpus_round_robin():
+    # 'big' fills every group; 'small' (2 speakers) appears in groups 0 and 1 only
+    corpora = ["big"] * 10 + ["small"] * 2
+    speakers = [f"big:{i}" for i in range(10)] + ["small:a", "small:b"]
+    groups = speaker_groups(corpora, speakers, seed=3)
+    assert [len(g) for g in groups["small"]] == [1, 1, 0, 0, 0]
+    folds = speaker_folds(corpora, speakers, seed=3)
+    check_protocol(folds, frozenset(speakers), 5)
+    assert sum(any(s.startswith("small:") for s in f.test) for f in folds) == 2
+
+
+def test_adding_a_later_corpus_keeps_earlier_groups():
+    a = speaker_groups(["a"] * 7, [f"a:{i}" for i in range(7)], seed=11)
+    b = speaker_groups(["a"] * 7 + ["b"] * 6, [f"a:{i}" for i in range(7)]
+                       + [f"b:{i}" for i in range(6)], seed=11)
+    assert a["a"] == b["a"]
+
+
+def test_masks_select_utterances():
+    corpora = ["e"] * 12
+    speakers = [f"e:{i % 6}" for i in range(12)]
+    fold = speaker_folds(corpora, speakers, n_folds=3, seed=0)[1]
+    train, val, test = fold.masks(speakers)
+    assert train.dtype == bool and train.shape == (12,)
+    assert not np.any(train & val) and not np.any(train & test) and not np.any(val & test)
+    assert np.all(train | val | test)
+    for mask, group in ((train, fold.train), (val, fold.val), (test, fold.test)):
+        assert {s for s, m in zip(speakers, mask) if m} == group
+
+
+def read_manifest_speakers(name):
+    with open(corpus_dir(name) / "manifest.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return [name] * len(rows), [f"{name}:{r['speaker']}" for r in rows]
+
+
+@pytest.mark.parametrize("name, n_speakers", [("emodb", 10), ("ravdess", 24), ("urdu", 29),
+                                              ("emovo", 6)])
+def test_real_corpus_alone(name, n_speakers):
+    corpora, speakers = read_manifest_speakers(name)
+    assert len(set(speakers)) == n_speakers
+    for seed in range(5):
+        folds = speaker_folds(corpora, speakers, seed=seed)
+        check_protocol(folds, frozenset(speakers), 5)
+        assert folds == speaker_folds(corpora, speakers, seed=seed)
+        train, val, test = folds[0].masks(speakers)
+        assert train.sum() + val.sum() + test.sum() == len(speakers)
+
+
+def test_real_corpora_merged():
+    corpora, speakers = [], []
+    for name in ("emodb", "ravdess", "urdu", "emovo"):
+        c, s = read_manifest_speakers(name)
+        corpora += c
+        speakers += s
+    for seed in range(5):
+        folds = speaker_folds(corpora, speakers, seed=seed)
+        check_protocol(folds, frozenset(speakers), 5)
+        # 69 speakers: fold f tests group f of every corpus, whose size np.array_split fixes:
+        # emodb 10 -> 2 2 2 2 2, ravdess 24 -> 5 5 5 5 4, urdu 29 -> 6 6 6 6 5, emovo 6 -> 2 1 1 1 1
+        assert [len(f.test) for f in folds] == [15, 14, 14, 14, 12]
+        assert [len(f.val) for f in folds] == [14, 14, 14, 12, 15]
+
+
+def test_bad_n_folds():
+    with pytest.raises(ParameterError, match="n_folds=2.*>= 3"):
+        speaker_folds(["a"] * 6, [f"a:{i}" for i in range(6)], n_folds=2)
+
+
+def test_bad_too_few_speakers_says_what_works():
+    with pytest.raises(ParameterError, match=r"a: 4.*use n_folds between 3 and 4"):
+        speaker_folds(["a"] * 4 + ["b"] * 2, ["a:1", "a:2", "a:3", "a:4", "b:1", "b:2"])
+
+
+def test_bad_too_few_speakers_for_any_fold():
+    with pytest.raises(ParameterError, match="at least 3 speakers"):
+        speaker_folds(["a", "b"], ["a:1", "b:1"], n_folds=3)
+
+
+def test_bad_unequal_lengths():
+    with pytest.raises(ParameterError, match="one corpus name per speaker"):
+        speaker_folds(["a", "a"], ["a:1"])
+
+
+def test_bad_speaker_in_two_corpora():
+    with pytest.raises(ParameterError, match="namespace speaker ids"):
+        speaker_folds(["a", "b"] + ["a"] * 5, ["01", "01"] + [f"{i}" for i in range(2, 7)])
+
+
+def test_bad_empty():
+    with pytest.raises(ParameterError, match="no speakers"):
+        speaker_folds([], [])
