@@ -1,0 +1,468 @@
+"""Model inputs from audio: 10×10×256 volumes, waveform segments, LLDs, the standardiser and the cache (SPEC §2.5–2.6)."""
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+from numser.audio import load_audio, normalise_gain
+from numser.errors import AudioError, ParameterError
+from numser.lld import low_level_descriptors
+from numser.stft import fix_length, log_spectrogram
+
+#: Bump when a change alters any cached value, so old cache files are never read again.
+FORMAT_VERSION = 1
+
+#: Every number that defines a feature (SPEC §2, §4); all of it goes into the cache key.
+SETTINGS = {
+    "segment": {"duration": 2.0},
+    "volume": {"n_fft": 512, "hop_length": 320, "win_length": 512, "window": "hamming",
+               "n_frames": 100, "eps": 1e-10, "shape": (10, 10, 256)},
+    "waveform": {"shape": (20, 1600)},
+    "lld": {"win_length": 400, "hop_length": 160, "shape": (198, 32)},
+}
+KINDS = ("volume", "waveform", "lld")
+SEGMENT = 32000     # samples in the first 2 s at 16 kHz (SPEC §2.3)
+
+
+def _check_sr(sr):
+    if sr != 16000:
+        raise ParameterError(f"sr={sr!r}: the input shapes of SPEC §2 and §4 are defined at "
+                             "16 kHz; read the audio with load_audio(path, sr=16000)")
+
+
+# ----------------------------------------------------------------------------- one utterance
+
+def spectro_volume(y, *, sr=16000):
+    """The 10×10×256 input volume of the 3D CNN: the log-spectrogram cut into 200 ms blocks.
+
+    Equation
+    --------
+    P = log_spectrogram(y)                          (100, 256)   first 2 s, zero-padded
+    V[l, t, s] = P[10 l + t, s]                     (10, 10, 256) l: 200 ms block, t: 20 ms frame
+                                                                  in the block, s: frequency bin
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (..., n_samples), float32
+        Gain-normalised utterance(s) at 16 kHz; leading axes are a batch.
+    sr : int
+        Must be 16000.
+
+    Returns
+    -------
+    V : np.ndarray, shape (..., 10, 10, 256), float32   (L, T, S)
+
+    Raises
+    ------
+    ParameterError
+        If sr is not 16000 or y is empty, not floating or not finite.
+
+    Notes
+    -----
+    SPEC §2.3–2.5: L × T × S = 10 × 10 × 256.
+    """
+    _check_sr(sr)
+    s = SETTINGS["volume"]
+    P = log_spectrogram(y, sr=sr, duration=SETTINGS["segment"]["duration"], n_fft=s["n_fft"],
+                        hop_length=s["hop_length"], win_length=s["win_length"],
+                        window=s["window"], n_frames=s["n_frames"], eps=s["eps"])  # (..., 100, 256)
+    return P.reshape(P.shape[:-2] + s["shape"])                                  # (..., 10, 10, 256)
+
+
+def waveform_segments(y, *, sr=16000):
+    """The raw first 2 s, zero-padded, cut into 20 sub-sequences of 1 600 samples (100 ms).
+
+    Equation
+    --------
+    W[i, k] = ỹ[1600 i + k],  ỹ = first 32 000 samples of y, zero-padded      (20, 1600)
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (..., n_samples), float32
+        Gain-normalised utterance(s) at 16 kHz.
+    sr : int
+        Must be 16000.
+
+    Returns
+    -------
+    W : np.ndarray, shape (..., 20, 1600), float32
+
+    Notes
+    -----
+    SPEC §4, 1D-CNN-LSTM baseline (Trigeorgis et al. 2016): the same 2 s the 3D CNN sees.
+    """
+    _check_sr(sr)
+    y = fix_length(np.asarray(y, dtype=np.float32), SEGMENT)                    # (..., 32000)
+    return y.reshape(y.shape[:-1] + SETTINGS["waveform"]["shape"])              # (..., 20, 1600)
+
+
+def lld_sequence(y, *, sr=16000):
+    """The 32 low-level descriptors of the zero-padded first 2 s, shape (198, 32), float32.
+
+    See :func:`numser.lld.low_level_descriptors`; 198 = 1 + (32 000 − 400) // 160 frames.
+    """
+    _check_sr(sr)
+    s = SETTINGS["lld"]
+    segment = fix_length(np.asarray(y, dtype=np.float32), SEGMENT)              # (32000,)
+    return low_level_descriptors(segment, sr=sr, win_length=s["win_length"],
+                                 hop_length=s["hop_length"])                    # (198, 32)
+
+
+def _features_of(kind, segments, sr):
+    """Features of a batch of gain-normalised 2 s segments (n, 32000) → (n,) + shape."""
+    if kind == "volume":
+        return spectro_volume(segments, sr=sr)       # one batched STFT for the whole speaker
+    if kind == "waveform":
+        return waveform_segments(segments, sr=sr)
+    return np.stack([lld_sequence(s, sr=sr) for s in segments])
+
+
+# ----------------------------------------------------------------------------- standardiser
+
+class Standardiser:
+    """Per-feature standardisation with statistics of the training data only.
+
+    Equation
+    --------
+    μ_f = mean of X[..., f] over every other axis,   σ_f = its standard deviation (ddof 0),
+    Z[..., f] = (X[..., f] − μ_f) / σ_f              (σ_f = 0 is replaced by 1, with a warning)
+
+    Attributes
+    ----------
+    mean, std : np.ndarray, shape (F,), float32, or None before :meth:`fit`
+        F = 256 bins for volumes (N, L, T, S), 32 descriptors for LLDs (N, frames, 32).
+
+    Notes
+    -----
+    SPEC §2.6: each of the 256 bins is standardised with the mean and standard deviation of the
+    fold's training split; validation and test data reuse those statistics.
+    """
+
+    def __init__(self, mean=None, std=None):
+        self.mean = None if mean is None else np.asarray(mean, dtype=np.float32)
+        self.std = None if std is None else np.asarray(std, dtype=np.float32)
+
+    def __repr__(self):
+        size = "unfitted" if self.mean is None else f"{self.mean.shape[0]} features"
+        return f"Standardiser({size})"
+
+    def fit(self, X):
+        """Compute μ and σ per feature (last axis) of X, shape (..., F); return self."""
+        X = np.asarray(X)
+        if X.ndim < 1 or X.size == 0:
+            raise ParameterError(f"X of shape {X.shape}: need at least one row of features")
+        if not np.isfinite(X).all():
+            raise ParameterError("X holds NaN or infinite values; check the feature extraction")
+        rows = X.reshape(-1, X.shape[-1])                           # (rows, F)
+        mean = rows.mean(axis=0, dtype=np.float64)                  # (F,)
+        # Second pass in chunks: float64 accuracy without a float64 copy of the whole X.
+        sq = np.zeros_like(mean)
+        for start in range(0, rows.shape[0], 65536):
+            d = rows[start:start + 65536].astype(np.float64) - mean
+            sq += (d * d).sum(axis=0)
+        std = np.sqrt(sq / rows.shape[0])
+        flat = np.flatnonzero(std == 0)
+        if flat.size:
+            warnings.warn(f"{flat.size} feature(s) have zero standard deviation in the training "
+                          f"data (indices {flat[:10].tolist()}{'…' if flat.size > 10 else ''}); "
+                          "they are only centred (std set to 1)", RuntimeWarning, stacklevel=2)
+            std[flat] = 1.0
+        self.mean, self.std = mean.astype(np.float32), std.astype(np.float32)
+        return self
+
+    def transform(self, X):
+        """(X − μ) / σ on the last axis; the dtype of X is kept (float32 stays float32)."""
+        if self.mean is None:
+            raise ParameterError("Standardiser is not fitted: call fit(X_train) first")
+        X = np.asarray(X)
+        if X.ndim < 1 or X.shape[-1] != self.mean.shape[0]:
+            raise ParameterError(f"X of shape {X.shape}: its last axis must have "
+                                 f"{self.mean.shape[0]} features, as in the fitted data")
+        return (X - self.mean.astype(X.dtype)) / self.std.astype(X.dtype)
+
+    def fit_transform(self, X):
+        """fit(X) then transform(X)."""
+        return self.fit(X).transform(X)
+
+    def save(self, path):
+        """Write mean and std to an .npz file."""
+        if self.mean is None:
+            raise ParameterError("Standardiser is not fitted: nothing to save")
+        np.savez(path, mean=self.mean, std=self.std)
+
+    @classmethod
+    def load(cls, path):
+        """Read a Standardiser written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as data:
+            return cls(data["mean"], data["std"])
+
+
+# ----------------------------------------------------------------------------- cache
+
+def _file_identity(path):
+    """(absolute path, size, mtime_ns) of a file, or None when it cannot be stat'ed."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [os.path.abspath(path), st.st_size, st.st_mtime_ns]
+
+
+class _Cache:
+    """Feature files on disk, named by a hash of everything that determines their content.
+
+    Two kinds of entry:
+      range/<key>.json   the min and max sample of one file (or why it failed), keyed by the
+                         file identity and sr: enough to compute a speaker's gain without decoding;
+      <kind>/<key>.npy   one utterance's features, keyed by the file identity, the speaker's gain
+                         (lo, hi) and the feature settings. A changed file changes its range, maybe
+                         the speaker's gain, and so exactly the entries that depend on it.
+    Writes go to a temporary file in the same folder and are renamed into place (os.replace is
+    atomic), so a killed run leaves whole files or none; unreadable files are recomputed.
+    """
+
+    def __init__(self, root):
+        self.root = os.fspath(root)
+        self.read = self.written = self.corrupt = 0
+
+    @staticmethod
+    def key(*parts):
+        text = json.dumps([FORMAT_VERSION, *parts], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def _path(self, folder, key, ext):
+        return os.path.join(self.root, folder, key + ext)
+
+    def _write(self, path, write):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                write(f)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+        self.written += 1
+
+    def get_range(self, key):
+        path = self._path("range", key, ".json")
+        if not os.path.exists(path):
+            return None
+        try:
+            with open(path, encoding="utf-8") as f:
+                entry = json.load(f)
+            if not (isinstance(entry.get("error"), str)
+                    or (isinstance(entry.get("lo"), float) and isinstance(entry.get("hi"), float))):
+                raise ValueError("unexpected content")
+        except (OSError, ValueError, AttributeError):
+            self.corrupt += 1
+            return None
+        self.read += 1
+        return entry
+
+    def put_range(self, key, entry):
+        data = json.dumps(entry).encode()
+        self._write(self._path("range", key, ".json"), lambda f: f.write(data))
+
+    def get_features(self, folder, key, shape):
+        path = self._path(folder, key, ".npy")
+        if not os.path.exists(path):
+            return None
+        try:
+            x = np.load(path, allow_pickle=False)
+            if x.shape != shape or x.dtype != np.float32:
+                raise ValueError(f"shape {x.shape} dtype {x.dtype}")
+        except (OSError, ValueError, EOFError):
+            self.corrupt += 1
+            return None
+        self.read += 1
+        return x
+
+    def put_features(self, folder, key, x):
+        self._write(self._path(folder, key, ".npy"), lambda f: np.save(f, x, allow_pickle=False))
+
+
+# ----------------------------------------------------------------------------- progress
+
+class _Progress:
+    """A line on stderr every few seconds: done/total, rate, ETA; and one line per bad file."""
+
+    def __init__(self, total, label, enabled, every=3.0):
+        self.total, self.label, self.enabled, self.every = total, label, enabled, every
+        self.done = 0
+        self.start = self.last = time.monotonic()
+
+    def say(self, text):
+        if self.enabled:
+            print(f"{self.label}: {text}", file=sys.stderr, flush=True)
+
+    def update(self, n=1):
+        self.done += n
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            rate = self.done / max(now - self.start, 1e-9)
+            eta = (self.total - self.done) / max(rate, 1e-9)
+            self.say(f"{self.done}/{self.total} files, {rate:.1f} files/s, ETA {eta:.0f} s")
+
+
+# ----------------------------------------------------------------------------- corpus scan
+
+def extract_features(utterances, kind, *, sr=16000, cache_dir=None, progress=True):
+    """Features of every readable utterance, gain-normalised per speaker, optionally cached.
+
+    Equation
+    --------
+    For each speaker s with readable utterances U_s (in ``utterances``):
+        lo_s = min_{u ∈ U_s} min_n y_u[n],  hi_s = max_{u ∈ U_s} max_n y_u[n]      (SPEC §2.2)
+        z_u = normalise_gain(y_u, lo_s, hi_s)[:32000], zero-padded to 32 000      (SPEC §2.3)
+        F_u = spectro_volume(z_u) | waveform_segments(z_u) | lld_sequence(z_u)
+
+    Parameters
+    ----------
+    utterances : sequence of objects with attributes ``path`` (str or PathLike) and ``speaker``
+        (str, e.g. "emodb:03"), length N.
+    kind : {"volume", "waveform", "lld"}
+        "volume" → (N', 10, 10, 256) log-spectrogram volumes (3D CNN, 2D-CNN baselines);
+        "waveform" → (N', 20, 1600) raw segments (1D-CNN-LSTM); "lld" → (N', 198, 32) low-level
+        descriptors (DNN-ELM, LSTM-ELM). Every kind sees the same gain-normalised 2 s.
+    sr : int
+        Must be 16000.
+    cache_dir : str or PathLike or None
+        Folder for the feature cache (created if needed); None disables caching. A second run
+        over unchanged files reads everything from it without decoding any audio.
+    progress : bool
+        Print a progress line to stderr every few seconds, and one line per skipped file.
+
+    Returns
+    -------
+    features : np.ndarray, shape (N',) + feature shape, float32
+        N' = len(kept) readable utterances, in the order of ``utterances``.
+    kept : np.ndarray, shape (N',), int64
+        Indices into ``utterances`` of the rows of ``features``.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown kind, sr ≠ 16000, an empty sequence, an utterance without ``path`` or
+        ``speaker``, or when no utterance could be read at all.
+
+    Warns
+    -----
+    RuntimeWarning
+        Once per unreadable file (the AudioError message: file and reason; the file is skipped),
+        and once per silent speaker (all their samples equal: zeros after the gain).
+
+    Notes
+    -----
+    SPEC §2. The gain of a speaker is taken over their utterances that are passed in, so pass
+    all of a corpus's utterances (not one fold's) to get the paper's per-speaker normalisation.
+    """
+    if kind not in KINDS:
+        raise ParameterError(f"kind={kind!r}: choose one of {list(KINDS)}")
+    _check_sr(sr)
+    utterances = list(utterances)
+    if not utterances:
+        raise ParameterError("extract_features got no utterances: pass a non-empty sequence")
+    speakers = {}
+    for i, u in enumerate(utterances):
+        if not (hasattr(u, "path") and hasattr(u, "speaker")):
+            raise ParameterError(f"utterance {i} ({u!r}) has no 'path' and 'speaker' attributes")
+        speakers.setdefault(str(u.speaker), []).append(i)
+
+    shape = SETTINGS[kind]["shape"]
+    feature_settings = {"kind": kind, "sr": sr, **SETTINGS["segment"], **SETTINGS[kind]}
+    cache = _Cache(cache_dir) if cache_dir is not None else None
+    report = _Progress(len(utterances), f"extract_features({kind})", progress)
+    out = np.empty((len(utterances),) + shape, dtype=np.float32)   # (N, ...) filled per speaker
+    good = np.zeros(len(utterances), dtype=bool)
+    reasons = []
+
+    def skip(i, message):
+        reasons.append(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+        report.say(f"skipped {message}")
+        report.update()
+
+    for speaker, members in speakers.items():
+        # Pass 1: each file's sample range, from the cache or by decoding (kept for pass 2).
+        ranges, heads, ids = {}, {}, {}
+        for i in members:
+            path = os.fspath(utterances[i].path)
+            ids[i] = _file_identity(path)
+            range_key = cache.key("range", ids[i], sr) if cache and ids[i] else None
+            entry = cache.get_range(range_key) if range_key else None
+            if entry is None:
+                try:
+                    y = load_audio(path, sr=sr)
+                    entry = {"lo": float(y.min()), "hi": float(y.max())}
+                    heads[i] = y[:SEGMENT]                          # only the first 2 s is needed
+                except AudioError as e:
+                    entry = {"error": str(e)}
+                if range_key:
+                    cache.put_range(range_key, entry)
+            if "error" in entry:
+                skip(i, entry["error"])
+            else:
+                ranges[i] = (entry["lo"], entry["hi"])
+        if not ranges:
+            continue
+        lo = min(r[0] for r in ranges.values())
+        hi = max(r[1] for r in ranges.values())
+        if hi == lo:
+            warnings.warn(f"speaker {speaker!r}: all samples of their {len(ranges)} utterance(s) "
+                          f"equal {lo!r} (silent speaker); their features are those of zeros",
+                          RuntimeWarning, stacklevel=2)
+
+        # Pass 2: features, from the cache or computed in one batch for the speaker.
+        todo = []
+        for i in ranges:
+            key = cache.key(feature_settings, ids[i], float.hex(lo), float.hex(hi)) \
+                if cache and ids[i] else None
+            x = cache.get_features(kind, key, shape) if key else None
+            if x is None:
+                todo.append((i, key))
+            else:
+                out[i], good[i] = x, True
+                report.update()
+        segments, computed = [], []
+        for i, key in todo:
+            if i not in heads:
+                try:
+                    heads[i] = load_audio(os.fspath(utterances[i].path), sr=sr)[:SEGMENT]
+                except AudioError as e:                             # changed since pass 1
+                    skip(i, str(e))
+                    continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)     # silent speaker: warned above
+                segments.append(fix_length(normalise_gain(heads.pop(i), lo, hi), SEGMENT))
+            computed.append((i, key))
+        if segments:
+            features = _features_of(kind, np.stack(segments), sr)   # (n, ...) one batch
+            for (i, key), x in zip(computed, features):
+                out[i], good[i] = x, True
+                if key:
+                    cache.put_features(kind, key, x)
+                report.update()
+
+    kept = np.flatnonzero(good)
+    if kept.size == 0:
+        first = "; ".join(reasons[:3])
+        raise ParameterError(f"none of the {len(utterances)} utterances could be read "
+                             f"(first reasons: {first}); check the corpus paths")
+    elapsed = time.monotonic() - report.start
+    summary = f"{kept.size}/{len(utterances)} utterances in {elapsed:.1f} s"
+    if len(reasons):
+        summary += f", {len(reasons)} skipped"
+    if cache:
+        summary += (f"; cache {cache.root}: {cache.read} read, {cache.written} written"
+                    + (f", {cache.corrupt} unreadable (recomputed)" if cache.corrupt else ""))
+    report.say(summary)
+    return (out if kept.size == len(utterances) else out[kept]), kept
