@@ -1,0 +1,190 @@
+"""Direct 3D cross-correlation (SPEC §3, §4): NumPy references and the Numba kernels they check.
+
+Every kernel here works on an input that is already zero-padded, ``xp`` of shape
+(N, C, Lp, Tp, Sp), and a kernel ``w`` of shape (F, C, kL, kT, kS); the output has
+(Lo, To, So) = (Lp - kL + 1, Tp - kT + 1, Sp - kS + 1). The public, padding-aware entry points
+are :func:`numser.nn.conv.conv3d_forward` and :func:`numser.nn.conv.conv3d_backward`.
+
+Equation
+--------
+Forward (cross-correlation, as PyTorch):
+
+    y[n, f, l, t, s] = b[f] + sum_{c, i, j, k} w[f, c, i, j, k] * xp[n, c, l+i, t+j, s+k]
+
+Backward, with g = dL/dy of shape (N, F, Lo, To, So):
+
+    dxp[n, c, l', t', s'] = sum_{f, i, j, k} w[f, c, i, j, k] * g[n, f, l'-i, t'-j, s'-k]
+    dw[f, c, i, j, k]     = sum_{n, l, t, s} g[n, f, l, t, s] * xp[n, c, l+i, t+j, s+k]
+    db[f]                 = sum_{n, l, t, s} g[n, f, l, t, s]
+
+(g is zero outside its range, so dxp is a *full* correlation of g with the flipped kernel.)
+
+Notes
+-----
+The Numba kernels put the spectral axis S innermost: for one output row y[n, f, l, t, :] and one
+tap (c, i, j, k) the update is ``row[s] += w * xrow[s + k]`` over contiguous memory, which LLVM
+turns into SIMD fused multiply-adds. They cost F*C*kL*kT*kS multiply-adds per output, so they are
+the right tool for short spectral kernels only; long ones go through :mod:`numser.nn.conv_fft`.
+"""
+import numpy as np
+from numba import njit, prange
+
+
+# ----------------------------------------------------------------------------------------------
+# NumPy references: one einsum per kernel tap. Slow but short enough to check by eye.
+# ----------------------------------------------------------------------------------------------
+
+def correlate_reference(xp, w, b):
+    """Forward pass in plain NumPy: y = b + sum over taps of w[:, :, i, j, k] applied to a window.
+
+    Parameters
+    ----------
+    xp : ndarray, shape (N, C, Lp, Tp, Sp)
+        Zero-padded input.
+    w : ndarray, shape (F, C, kL, kT, kS)
+    b : ndarray, shape (F,)
+
+    Returns
+    -------
+    y : ndarray, shape (N, F, Lp-kL+1, Tp-kT+1, Sp-kS+1), dtype of ``xp``
+    """
+    N, C, Lp, Tp, Sp = xp.shape
+    F, _, kL, kT, kS = w.shape
+    Lo, To, So = Lp - kL + 1, Tp - kT + 1, Sp - kS + 1
+    y = np.zeros((N, F, Lo, To, So), dtype=xp.dtype)
+    for i in range(kL):
+        for j in range(kT):
+            for k in range(kS):
+                window = xp[:, :, i:i + Lo, j:j + To, k:k + So]          # (N, C, Lo, To, So)
+                y += np.einsum("nclts,fc->nflts", window, w[:, :, i, j, k])
+    return y + b[None, :, None, None, None]
+
+
+def input_grad_reference(g, w, padded_shape):
+    """Gradient with respect to the padded input, in plain NumPy: scatter g through every tap.
+
+    Parameters
+    ----------
+    g : ndarray, shape (N, F, Lo, To, So)
+        Upstream gradient dL/dy.
+    w : ndarray, shape (F, C, kL, kT, kS)
+    padded_shape : tuple of 5 ints
+        (N, C, Lp, Tp, Sp), the shape of the padded input.
+
+    Returns
+    -------
+    dxp : ndarray, shape ``padded_shape``, dtype of ``g``
+    """
+    _, _, Lo, To, So = g.shape
+    _, _, kL, kT, kS = w.shape
+    dxp = np.zeros(padded_shape, dtype=g.dtype)
+    for i in range(kL):
+        for j in range(kT):
+            for k in range(kS):
+                dxp[:, :, i:i + Lo, j:j + To, k:k + So] += np.einsum(
+                    "nflts,fc->nclts", g, w[:, :, i, j, k])
+    return dxp
+
+
+def weight_grad_reference(g, xp, kernel):
+    """Gradients of the weights and bias in plain NumPy: one inner product per tap.
+
+    Parameters
+    ----------
+    g : ndarray, shape (N, F, Lo, To, So)
+    xp : ndarray, shape (N, C, Lp, Tp, Sp)
+    kernel : tuple (kL, kT, kS)
+
+    Returns
+    -------
+    dw : ndarray, shape (F, C, kL, kT, kS)
+    db : ndarray, shape (F,)
+    """
+    _, F, Lo, To, So = g.shape
+    C = xp.shape[1]
+    kL, kT, kS = kernel
+    dw = np.zeros((F, C, kL, kT, kS), dtype=g.dtype)
+    for i in range(kL):
+        for j in range(kT):
+            for k in range(kS):
+                window = xp[:, :, i:i + Lo, j:j + To, k:k + So]          # (N, C, Lo, To, So)
+                dw[:, :, i, j, k] = np.einsum("nflts,nclts->fc", g, window)
+    return dw, g.sum(axis=(0, 2, 3, 4))
+
+
+# ----------------------------------------------------------------------------------------------
+# Numba kernels. Each one is checked against the reference above in tests/nn/test_conv.py.
+# ----------------------------------------------------------------------------------------------
+
+@njit(parallel=True, cache=True, fastmath=True)
+def correlate_direct(xp, w, b, y):
+    """Numba twin of :func:`correlate_reference`; writes into ``y`` (N, F, Lo, To, So)."""
+    N, C = xp.shape[0], xp.shape[1]
+    F, _, kL, kT, kS = w.shape
+    _, _, Lo, To, So = y.shape
+    for nf in prange(N * F):                    # (n, f) pairs write disjoint output blocks
+        n, f = nf // F, nf % F
+        for l in range(Lo):
+            for t in range(To):
+                row = y[n, f, l, t]
+                for s in range(So):
+                    row[s] = b[f]
+                for c in range(C):
+                    for i in range(kL):
+                        for j in range(kT):
+                            xrow = xp[n, c, l + i, t + j]
+                            for k in range(kS):
+                                wv = w[f, c, i, j, k]
+                                for s in range(So):
+                                    row[s] += wv * xrow[s + k]
+
+
+@njit(parallel=True, cache=True, fastmath=True)
+def input_grad_direct(g, w, dxp):
+    """Numba twin of :func:`input_grad_reference`; overwrites ``dxp`` (N, C, Lp, Tp, Sp)."""
+    N, F, Lo, To, So = g.shape
+    C, kL, kT, kS = w.shape[1], w.shape[2], w.shape[3], w.shape[4]
+    for nc in prange(N * C):                    # (n, c) pairs write disjoint input blocks
+        n, c = nc // C, nc % C
+        dxp[n, c] = 0.0
+        for f in range(F):
+            for l in range(Lo):
+                for t in range(To):
+                    grow = g[n, f, l, t]
+                    for i in range(kL):
+                        for j in range(kT):
+                            drow = dxp[n, c, l + i, t + j]
+                            for k in range(kS):
+                                wv = w[f, c, i, j, k]
+                                for s in range(So):
+                                    drow[s + k] += wv * grow[s]
+
+
+@njit(parallel=True, cache=True, fastmath=True)
+def weight_grad_direct(g, xp, dw, n_chunks):
+    """Numba twin of the dw half of :func:`weight_grad_reference`; overwrites ``dw``.
+
+    The batch is cut into ``n_chunks`` interleaved chunks (one per thread), each summing into its
+    own partial dw, so no two threads write the same memory; the partials are added at the end.
+    """
+    N, F, Lo, To, So = g.shape
+    C, kL, kT, kS = dw.shape[1], dw.shape[2], dw.shape[3], dw.shape[4]
+    partial = np.zeros((n_chunks,) + dw.shape, dtype=dw.dtype)
+    for chunk in prange(n_chunks):
+        for n in range(chunk, N, n_chunks):
+            for f in range(F):
+                for c in range(C):
+                    for l in range(Lo):
+                        for t in range(To):
+                            grow = g[n, f, l, t]
+                            for i in range(kL):
+                                for j in range(kT):
+                                    xrow = xp[n, c, l + i, t + j]
+                                    for k in range(kS):
+                                        acc = 0.0
+                                        for s in range(So):
+                                            acc += grow[s] * xrow[s + k]
+                                        partial[chunk, f, c, i, j, k] += acc
+    dw[...] = 0.0
+    for chunk in range(n_chunks):
+        dw += partial[chunk]
