@@ -1,0 +1,94 @@
+"""Inverted dropout (p = .5 on the FC layers, SPEC §6): zero units at random in training only."""
+import numpy as np
+
+from numser.errors import ParameterError
+from numser.nn._checks import check_input, default_rng
+from numser.nn.layer import Layer
+
+
+def dropout_forward(x, p, rng):
+    """Inverted dropout: keep each unit with probability 1 − p and scale the kept ones by 1/(1 − p).
+
+    Equation
+    --------
+    Let x be the input, p ∈ [0, 1) the drop probability and r a tensor shaped like x with
+    independent r ~ Bernoulli(1 − p). The mask is m = r / (1 − p). Forward and backward:
+
+        y = m ⊙ x                 ∂ℓ/∂x = m ⊙ ∂ℓ/∂y
+
+    E[m] = 1, so E[y] = x and evaluation needs no rescaling: at evaluation y = x.
+
+    Parameters
+    ----------
+    x : np.ndarray, any shape, float32 or float64
+    p : float in [0, 1)
+    rng : np.random.Generator
+        Draws r; the same generator state gives the same mask for float32 and float64 inputs.
+
+    Returns
+    -------
+    out : np.ndarray, shape and dtype of x
+    mask : np.ndarray, shape and dtype of x, the m above (the cache)
+    """
+    keep = rng.random(x.shape) >= p                 # float64 draws, so the mask ignores dtype
+    mask = keep.astype(x.dtype) / x.dtype.type(1.0 - p)
+    return x * mask, mask
+
+
+def dropout_backward(dout, mask):
+    """Gradient of :func:`dropout_forward`: mask ⊙ dout."""
+    return dout * mask
+
+
+class Dropout(Layer):
+    """Inverted dropout on ``forward(x, train=True)``; the identity when ``train=False``.
+
+    Parameters
+    ----------
+    p : float in [0, 1), default 0.5
+        Probability of zeroing a unit (SPEC §6: .5 on the FC layers).
+    rng : np.random.Generator, optional
+        Draws the masks; None means ``np.random.default_rng(0)``. One generator gives a
+        reproducible sequence of masks across a training run.
+
+    Notes
+    -----
+    :meth:`fix_mask` freezes one mask so that a gradient check (which calls ``forward`` many
+    times) sees one deterministic function. The equations are in :func:`dropout_forward`.
+    """
+
+    def __init__(self, p=0.5, *, rng=None):
+        super().__init__()
+        if not (isinstance(p, (int, float, np.floating)) and 0.0 <= p < 1.0):
+            raise ParameterError(f"Dropout: p={p!r} must be a probability in [0, 1) "
+                                 "(p = 1 would drop every unit); the paper uses 0.5")
+        self.p = float(p)
+        self.rng = default_rng(rng)
+        self.fixed_mask = None
+
+    def fix_mask(self, mask):
+        """Use ``mask`` (shaped like the input, values 0 or 1/(1 − p)) in every training forward.
+
+        Pass None to go back to drawing a fresh mask per call.
+        """
+        self.fixed_mask = None if mask is None else np.asarray(mask)
+
+    def forward(self, x, train=False):
+        check_input("Dropout", x, ndim=1)
+        if not train or self.p == 0.0:
+            self.cache = None                       # identity: backward passes dy through
+            return x
+        if self.fixed_mask is not None:
+            if self.fixed_mask.shape != x.shape:
+                raise ParameterError(f"Dropout: fixed mask has shape {self.fixed_mask.shape} but "
+                                     f"the input has shape {x.shape}; fix a mask of the input's shape")
+            self.cache = self.fixed_mask.astype(x.dtype, copy=False)
+            return x * self.cache
+        out, self.cache = dropout_forward(x, self.p, self.rng)
+        return out
+
+    def backward(self, dy):
+        return dy if self.cache is None else dropout_backward(dy, self.cache)
+
+    def __repr__(self):
+        return f"Dropout(p={self.p})"

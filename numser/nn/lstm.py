@@ -1,0 +1,359 @@
+"""Long short-term memory layer with full backpropagation through time (LSTM baselines, SPEC §4)."""
+import numpy as np
+from numba import njit, types
+from numba.extending import overload
+
+from numser.errors import ParameterError
+from numser.nn._checks import check_input, default_rng, glorot_uniform
+from numser.nn.activations import sigmoid
+from numser.nn.layer import Layer
+
+# ---------------------------------------------------------------------------------------------
+# One time step, point-wise part (everything except the two matmuls). A plain NumPy reference
+# and a fused Numba kernel of the same function; tests check that they agree.
+# ---------------------------------------------------------------------------------------------
+
+
+def cell_forward_numpy(a, c_prev, c, tc, h):
+    """One step's gates, cell and hidden state from the pre-activations, in place.
+
+    Parameters
+    ----------
+    a : np.ndarray, shape (N, 4H)
+        In: pre-activations [a_i a_f a_g a_o]. Out: the gates [i f g o] (overwritten).
+    c_prev : np.ndarray, shape (N, H)
+        c_(t-1).
+    c, tc, h : np.ndarray, shape (N, H)
+        Out: c_t, tanh(c_t), h_t.
+    """
+    H = c.shape[1]
+    a[:, :2 * H] = sigmoid(a[:, :2 * H])           # i, f
+    a[:, 2 * H:3 * H] = np.tanh(a[:, 2 * H:3 * H])  # g
+    a[:, 3 * H:] = sigmoid(a[:, 3 * H:])           # o
+    i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+    c[...] = f * c_prev + i * g
+    tc[...] = np.tanh(c)
+    h[...] = o * tc
+
+
+def cell_backward_numpy(dh, dc, gates, c_prev, tc, da):
+    """One step of BPTT, point-wise part, in place.
+
+    Parameters
+    ----------
+    dh : np.ndarray, shape (N, H)
+        ∂ℓ/∂h_t (the output gradient of step t plus the one flowing back from step t+1).
+    dc : np.ndarray, shape (N, H)
+        In: ∂ℓ/∂c_t from step t+1 (f_(t+1) ⊙ δc_(t+1)). Out: f_t ⊙ δc_t, to hand to step t−1.
+    gates : np.ndarray, shape (N, 4H)
+        [i f g o] of step t.
+    c_prev, tc : np.ndarray, shape (N, H)
+        c_(t-1) and tanh(c_t).
+    da : np.ndarray, shape (N, 4H)
+        Out: ∂ℓ/∂a_t, the pre-activation gradient [δa_i δa_f δa_g δa_o].
+    """
+    H = dh.shape[1]
+    i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
+    dct = dc + dh * o * (1 - tc * tc)              # δc_t
+    da[:, :H] = dct * g * i * (1 - i)
+    da[:, H:2 * H] = dct * c_prev * f * (1 - f)
+    da[:, 2 * H:3 * H] = dct * i * (1 - g * g)
+    da[:, 3 * H:] = dh * tc * o * (1 - o)
+    dc[...] = dct * f
+
+
+# Scalar tanh and σ for the kernels. float64 (gradient checks) uses np.tanh itself. float32
+# (training) uses a rational approximation (Eigen's fast tanh: odd degree-13 over even degree-6
+# polynomial, clamped at |x| = 7.905, where tanh rounds to ±1 in float32); unlike a libm call it
+# vectorises (AVX), and its largest error on [-10, 10] is 2.7e-7 (np.tanh in float32: 6e-8),
+# measured in tests/nn/test_lstm.py.
+_TANH_CLAMP = 7.90531110763549805
+_TANH_P = (-2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11,
+           5.12229709037114e-08, 1.48572235717979e-05, 6.37261928875436e-04,
+           4.89352455891786e-03)
+_TANH_Q = (1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03,
+           4.89352518554385e-03)
+
+
+def tanh_f32_numpy(x):
+    """NumPy version of the float32 kernels' rational tanh (for tests and reading)."""
+    x = np.clip(np.asarray(x, dtype=np.float32), -_TANH_CLAMP, _TANH_CLAMP)
+    x2 = x * x
+    p = np.float32(_TANH_P[0])
+    for coef in _TANH_P[1:]:
+        p = p * x2 + np.float32(coef)
+    q = np.float32(_TANH_Q[0])
+    for coef in _TANH_Q[1:]:
+        q = q * x2 + np.float32(coef)
+    return p * x / q
+
+
+def _tanh(x):
+    """tanh of one scalar inside a kernel (typed per dtype by the overload below)."""
+    return np.tanh(x)
+
+
+def _sigmoid(x):
+    """σ of one scalar inside a kernel, as (1 + tanh(x/2)) / 2."""
+    return 0.5 + 0.5 * np.tanh(0.5 * x)
+
+
+@overload(_tanh)
+def _tanh_typed(x):
+    if isinstance(x, types.Float) and x.bitwidth == 32:
+        f32 = np.float32
+        c = f32(_TANH_CLAMP)
+        p0, p1, p2, p3, p4, p5, p6 = (f32(v) for v in _TANH_P)
+        q0, q1, q2, q3 = (f32(v) for v in _TANH_Q)
+
+        def tanh32(x):
+            x = c if x > c else (-c if x < -c else x)
+            x2 = x * x
+            p = ((((((p0 * x2 + p1) * x2 + p2) * x2 + p3) * x2 + p4) * x2 + p5) * x2 + p6) * x
+            q = ((q0 * x2 + q1) * x2 + q2) * x2 + q3
+            return p / q
+        return tanh32
+    return lambda x: np.tanh(x)
+
+
+@overload(_sigmoid)
+def _sigmoid_typed(x):
+    half = np.float32(0.5) if isinstance(x, types.Float) and x.bitwidth == 32 else 0.5
+    return lambda x: half + half * _tanh(half * x)
+
+
+# error_model="numpy": no zero-division check in the loop, so LLVM can vectorise it. The
+# expressions avoid integer literals (1 - i would promote float32 to float64 in Numba).
+@njit(cache=True, error_model="numpy")
+def cell_forward_numba(a, c_prev, c, tc, h):
+    """Numba kernel of :func:`cell_forward_numpy` (same arguments, one fused pass)."""
+    N, H = c.shape
+    for n in range(N):
+        # one view per gate keeps every inner-loop index a plain j, which LLVM vectorises
+        ai, af, ag, ao = a[n, :H], a[n, H:2 * H], a[n, 2 * H:3 * H], a[n, 3 * H:]
+        cp, cn, tn, hn = c_prev[n], c[n], tc[n], h[n]
+        for j in range(H):
+            i = _sigmoid(ai[j])
+            f = _sigmoid(af[j])
+            g = _tanh(ag[j])
+            o = _sigmoid(ao[j])
+            ai[j], af[j], ag[j], ao[j] = i, f, g, o
+            cc = f * cp[j] + i * g
+            t = _tanh(cc)
+            cn[j], tn[j], hn[j] = cc, t, o * t
+
+
+@njit(cache=True, error_model="numpy")
+def cell_backward_numba(dh, dc, gates, c_prev, tc, da):
+    """Numba kernel of :func:`cell_backward_numpy` (same arguments, one fused pass)."""
+    N, H = dh.shape
+    for n in range(N):
+        gi, gf, gg, go = gates[n, :H], gates[n, H:2 * H], gates[n, 2 * H:3 * H], gates[n, 3 * H:]
+        di, df, dg, do = da[n, :H], da[n, H:2 * H], da[n, 2 * H:3 * H], da[n, 3 * H:]
+        dhn, dcn, cp, tn = dh[n], dc[n], c_prev[n], tc[n]
+        for j in range(H):
+            i, f, g, o, t = gi[j], gf[j], gg[j], go[j], tn[j]
+            dct = dcn[j] + dhn[j] * (o - o * t * t)
+            di[j] = dct * g * (i - i * i)
+            df[j] = dct * cp[j] * (f - f * f)
+            dg[j] = dct * (i - i * g * g)
+            do[j] = dhn[j] * t * (o - o * o)
+            dcn[j] = dct * f
+
+
+_KERNELS = {"numpy": (cell_forward_numpy, cell_backward_numpy),
+            "numba": (cell_forward_numba, cell_backward_numba)}
+
+
+def _kernels(kernel):
+    if kernel not in _KERNELS:
+        raise ParameterError(f"LSTM: kernel={kernel!r}; choose one of {sorted(_KERNELS)}")
+    return _KERNELS[kernel]
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole sequence.
+# ---------------------------------------------------------------------------------------------
+
+
+def lstm_forward(x, W, U, b, *, kernel="numba"):
+    """Run an LSTM over all T steps from zero initial states.
+
+    Equation
+    --------
+    Symbols: x_t ∈ R^D the input at step t (a row of x[:, t]); h_t, c_t ∈ R^H the hidden and
+    cell states, h_0 = c_0 = 0; W ∈ R^(D×4H) input weights, U ∈ R^(H×4H) recurrent weights,
+    b ∈ R^(4H) one bias per gate unit; columns of W, U, b are in gate order i, f, g, o (input gate,
+    forget gate, candidate, output gate; the order of Keras and ``torch.nn.LSTM``); σ the logistic
+    function; ⊙ the element-wise product. For t = 1..T:
+
+        a_t = x_t W + h_(t-1) U + b = [a_i a_f a_g a_o]
+        i_t = σ(a_i)   f_t = σ(a_f)   g_t = tanh(a_g)   o_t = σ(a_o)
+        c_t = f_t ⊙ c_(t-1) + i_t ⊙ g_t
+        h_t = o_t ⊙ tanh(c_t)
+
+    Backward through time, given ∂ℓ/∂h_t from the layer above (zero when only h_T is returned),
+    for t = T..1 with δh_(T+1)-terms and δc_(T+1) = 0:
+
+        δh_t = ∂ℓ/∂h_t + δa_(t+1) Uᵀ
+        δc_t = δh_t ⊙ o_t ⊙ (1 − tanh²(c_t)) + δc_(t+1) ⊙ f_(t+1)
+        δa_o = δh_t ⊙ tanh(c_t) ⊙ o_t (1 − o_t)     δa_i = δc_t ⊙ g_t ⊙ i_t (1 − i_t)
+        δa_f = δc_t ⊙ c_(t-1) ⊙ f_t (1 − f_t)        δa_g = δc_t ⊙ i_t ⊙ (1 − g_t²)
+
+    and, summed over steps (one matmul each over all N·T rows):
+
+        ∂ℓ/∂W = Σ_t x_tᵀ δa_t    ∂ℓ/∂U = Σ_t h_(t-1)ᵀ δa_t    ∂ℓ/∂b = Σ_t Σ_n δa_t    ∂ℓ/∂x_t = δa_t Wᵀ
+
+    Parameters
+    ----------
+    x : np.ndarray, shape (N, T, D), float32 or float64
+    W : np.ndarray, shape (D, 4H), dtype of x
+    U : np.ndarray, shape (H, 4H), dtype of x
+    b : np.ndarray, shape (4H,), dtype of x
+    kernel : {'numba', 'numpy'}
+        Which implementation of the point-wise step to use (identical results up to rounding).
+
+    Returns
+    -------
+    h : np.ndarray, shape (N, T, H), dtype of x
+        h_1..h_T. A transposed view of time-major (T, N, H) storage, not C-contiguous.
+    cache : tuple
+        What :func:`lstm_backward` needs: inputs, gates (T, N, 4H), states (T+1, N, H).
+
+    Notes
+    -----
+    Speed: the input projection of all steps is one (T·N × D)·(D × 4H) matmul before the loop;
+    inside the loop there is one (N × H)·(H × 4H) matmul and one fused point-wise kernel per
+    step, all on preallocated time-major arrays. ``benchmarks/bench_lstm.py`` compares with
+    ``torch.nn.LSTM``.
+    """
+    step, _ = _kernels(kernel)
+    N, T, D = x.shape
+    H = U.shape[0]
+    xt = np.ascontiguousarray(x.transpose(1, 0, 2))          # (T, N, D), time-major
+    gates = (xt.reshape(T * N, D) @ W).reshape(T, N, 4 * H)   # x_t W for all t at once
+    gates += b
+    h = np.zeros((T + 1, N, H), dtype=x.dtype)                # h[0] = h_0 = 0
+    c = np.zeros((T + 1, N, H), dtype=x.dtype)                # c[0] = c_0 = 0
+    tc = np.empty((T, N, H), dtype=x.dtype)                   # tanh(c_t)
+    hu = np.empty((N, 4 * H), dtype=x.dtype)
+    for t in range(T):
+        np.matmul(h[t], U, out=hu)                            # h_(t-1) U
+        gates[t] += hu
+        step(gates[t], c[t], c[t + 1], tc[t], h[t + 1])
+    return h[1:].transpose(1, 0, 2), (xt, W, U, gates, c, tc, h, kernel)
+
+
+def lstm_backward(dh_out, cache):
+    """BPTT through :func:`lstm_forward` (equations there).
+
+    Parameters
+    ----------
+    dh_out : np.ndarray, shape (N, T, H) or (N, H)
+        ∂ℓ/∂h_t for every step, or ∂ℓ/∂h_T only (when the layer returned the last state).
+    cache : tuple from :func:`lstm_forward`
+
+    Returns
+    -------
+    dx : np.ndarray, shape (N, T, D) (a transposed view of time-major storage)
+    dW, dU, db : np.ndarray shaped like W (D, 4H), U (H, 4H), b (4H,)
+    """
+    xt, W, U, gates, c, tc, h, kernel = cache
+    _, step_back = _kernels(kernel)
+    T, N, D = xt.shape
+    H = U.shape[0]
+    da = np.empty_like(gates)                                 # (T, N, 4H): δa_t
+    dc = np.zeros((N, H), dtype=gates.dtype)
+    if dh_out.ndim == 3:
+        dyt = dh_out.transpose(1, 0, 2)                       # (T, N, H) view
+        dh = np.zeros((N, H), dtype=gates.dtype)
+    else:
+        dyt = None
+        dh = np.array(dh_out, dtype=gates.dtype, copy=True)   # only h_T receives a gradient
+    Ut = U.T
+    for t in range(T - 1, -1, -1):
+        if dyt is not None:
+            dh += dyt[t]
+        step_back(dh, dc, gates[t], c[t], tc[t], da[t])
+        np.matmul(da[t], Ut, out=dh)                          # δa_t Uᵀ → δh_(t-1)
+    da2 = da.reshape(T * N, 4 * H)                            # (T·N, 4H)
+    dW = xt.reshape(T * N, D).T @ da2
+    dU = h[:-1].reshape(T * N, H).T @ da2
+    db = da2.sum(axis=0)
+    dx = (da2 @ W.T).reshape(T, N, D).transpose(1, 0, 2)      # (N, T, D)
+    return dx, dW, dU, db
+
+
+def orthogonal(rng, shape, dtype):
+    """A matrix with orthonormal rows or columns (Keras ``Orthogonal``, gain 1).
+
+    QR of a standard normal matrix of shape (max, min), columns' signs fixed by diag(R) so the
+    distribution is uniform (Haar); transposed when there are fewer rows than columns.
+    """
+    rows, cols = shape
+    a = rng.standard_normal((max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(a)
+    q *= np.sign(np.diag(r))
+    return np.ascontiguousarray((q.T if rows < cols else q).astype(dtype))
+
+
+class LSTM(Layer):
+    """LSTM over (N, T, D) sequences; params ``W`` (D, 4H), ``U`` (H, 4H), ``b`` (4H,), gates i, f, g, o.
+
+    Parameters
+    ----------
+    input_size : int > 0
+        D, features per step.
+    hidden_size : int > 0
+        H, the number of cells.
+    return_sequences : bool, default True
+        True: output h_1..h_T (N, T, H); False: the last state h_T (N, H).
+    rng : np.random.Generator, optional
+        Draws the initial weights; None means ``np.random.default_rng(0)``.
+    dtype : np.dtype, default np.float32
+    kernel : {'numba', 'numpy'}, default 'numba'
+        Implementation of the point-wise step (see :func:`lstm_forward`).
+
+    Notes
+    -----
+    Initialisation (Keras defaults): Glorot-uniform W, orthogonal U, b = 0 except the forget
+    gate's block b[H:2H] = 1. One bias per gate unit: 4H·(D + H + 1) parameters, so
+    LSTM(32→128) + LSTM(128→128) + Dense(128→4) = 214 532 (SPEC §4, LSTM-ELM). PyTorch's two
+    biases (bias_ih, bias_hh) only ever enter as their sum, so b = bias_ih + bias_hh maps one
+    onto the other. Equations: :func:`lstm_forward`.
+    """
+
+    def __init__(self, input_size, hidden_size, return_sequences=True, *, rng=None,
+                 dtype=np.float32, kernel="numba"):
+        super().__init__()
+        for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ParameterError(f"LSTM: {name}={value!r} must be a positive integer")
+        _kernels(kernel)
+        rng = default_rng(rng)
+        D, H = input_size, hidden_size
+        self.return_sequences = bool(return_sequences)
+        self.kernel = kernel
+        self.params["W"] = glorot_uniform(rng, D, 4 * H, (D, 4 * H), dtype)
+        self.params["U"] = orthogonal(rng, (H, 4 * H), dtype)
+        b = np.zeros(4 * H, dtype=dtype)
+        b[H:2 * H] = 1.0                                       # forget gate starts open
+        self.params["b"] = b
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def forward(self, x, train=False):
+        W, U, b = self.params["W"], self.params["U"], self.params["b"]
+        check_input(repr(self), x, ndim=(3,), last=W.shape[0], dtype=W.dtype)
+        h, self.cache = lstm_forward(x, W, U, b, kernel=self.kernel)
+        return h if self.return_sequences else h[:, -1]
+
+    def backward(self, dy):
+        dx, dW, dU, db = lstm_backward(dy, self.cache)
+        self.grads["W"][...] = dW
+        self.grads["U"][...] = dU
+        self.grads["b"][...] = db
+        return dx
+
+    def __repr__(self):
+        D, H = self.params["W"].shape[0], self.params["U"].shape[0]
+        return f"LSTM({D}->{H}, return_sequences={self.return_sequences})"
