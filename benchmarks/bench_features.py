@@ -1,0 +1,122 @@
+"""Time numser's front end against the same pipeline built on scipy.signal.stft, side by side.
+
+Run:  python benchmarks/bench_features.py [--repeats 3] [--lld]
+
+Both pipelines read every staged EmoDB + RAVDESS utterance (their manifest.csv), compute each
+speaker's min–max gain over all of the speaker's samples, take the gain-normalised first 2 s
+(zero-padded) and turn it into the 10×10×256 log-spectrogram volume of SPEC §2; no cache.
+  numser  numser.features.extract_features(utterances, "volume", cache_dir=None)
+  scipy   soundfile.read + NumPy gain + scipy.signal.stft(boundary=None, padded=False) per file
+The two are run alternately; each time is the median over repeats. The volumes of both are
+compared, so the timing is of the same result. With --lld, also time
+extract_features(utterances, "lld") (the 32 LLDs of SPEC §4) on the same files, once.
+"""
+import argparse
+import csv
+import os
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import scipy.signal
+import soundfile as sf
+
+from numser.features import extract_features
+
+CORPORA = Path(os.environ.get("NUMSER_CORPORA",
+                              Path(__file__).resolve().parents[1].parent / "shared" / "corpora"))
+
+
+def staged_utterances(names=("emodb", "ravdess")):
+    """Utterance-like records (path, speaker) from the staged corpora's manifest.csv."""
+    utterances = []
+    for name in names:
+        manifest = CORPORA / name / "manifest.csv"
+        if not manifest.exists():
+            raise SystemExit(f"{manifest} not found: stage the corpora or set NUMSER_CORPORA")
+        with open(manifest, newline="") as f:
+            for row in csv.DictReader(f):
+                utterances.append(SimpleNamespace(path=str(CORPORA / name / row["path"]),
+                                                  speaker=f"{name}:{row['speaker']}"))
+    return utterances
+
+
+def scipy_volumes(utterances):
+    """The SPEC §2 volumes with soundfile + scipy.signal.stft, written the plain way."""
+    window = scipy.signal.get_window("hamming", 512)
+    speakers = {}
+    for i, u in enumerate(utterances):
+        speakers.setdefault(u.speaker, []).append(i)
+    out = np.empty((len(utterances), 10, 10, 256), np.float32)
+    for members in speakers.values():
+        signals = {i: sf.read(utterances[i].path, dtype="float32")[0] for i in members}
+        lo = min(float(y.min()) for y in signals.values())
+        hi = max(float(y.max()) for y in signals.values())
+        for i, y in signals.items():
+            z = ((y.astype(np.float64) - lo) * (2.0 / (hi - lo)) - 1.0).astype(np.float32)
+            segment = np.zeros(99 * 320 + 512, np.float32)      # 2 s + the last frame's overhang
+            n = min(len(z), 32000)
+            segment[:n] = z[:n]
+            _, _, Z = scipy.signal.stft(segment, window=window, nperseg=512, noverlap=512 - 320,
+                                        nfft=512, detrend=False, boundary=None, padded=False)
+            Z = Z[:256].T * window.sum()                        # (100, 256), undo 1/Σw
+            out[i] = np.log(np.abs(Z) ** 2 + 1e-10).reshape(10, 10, 256)
+    return out
+
+
+def decode_only(utterances):
+    """Just reading every file: the floor both pipelines share."""
+    for u in utterances:
+        sf.read(u.path, dtype="float32")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--lld", action="store_true", help="also time the 32 LLDs once")
+    args = parser.parse_args()
+    utterances = staged_utterances()
+    n = len(utterances)
+    print(f"{n} utterances, {len({u.speaker for u in utterances})} speakers, "
+          f"repeats={args.repeats}, cpus={os.cpu_count()}")
+
+    runs = {"numser": [], "scipy": [], "decode": []}
+    results = {}
+    decode_only(utterances)                                     # warm the page cache
+    for _ in range(args.repeats):
+        t = time.perf_counter()
+        results["numser"], _ = extract_features(utterances, "volume", progress=False)
+        runs["numser"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        results["scipy"] = scipy_volumes(utterances)
+        runs["scipy"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        decode_only(utterances)
+        runs["decode"].append(time.perf_counter() - t)
+    diff = np.abs(results["numser"] - results["scipy"])
+    print(f"max |numser - scipy| over all volumes: {diff.max():.2e} "
+          f"(log-power; median {np.median(diff):.1e}; scipy.signal.stft keeps float32 samples "
+          "in float32, numser's FFT runs in float64)")
+
+    med = {k: float(np.median(v)) for k, v in runs.items()}
+    print(f"\n| pipeline (read + gain + volume, {n} files) | seconds (median) | files/s |")
+    print("|---|---|---|")
+    for key, label in [("numser", "numser `extract_features(kind='volume')`"),
+                       ("scipy", "soundfile + `scipy.signal.stft`"),
+                       ("decode", "decoding alone (soundfile.read)")]:
+        print(f"| {label} | {med[key]:.2f} | {n / med[key]:.0f} |")
+    print(f"\nratio scipy / numser = {med['scipy'] / med['numser']:.2f} "
+          f"(> 1: numser faster); without decoding: "
+          f"{(med['scipy'] - med['decode']) / max(med['numser'] - med['decode'], 1e-9):.2f}")
+
+    if args.lld:
+        t = time.perf_counter()
+        L, _ = extract_features(utterances, "lld", progress=False)
+        seconds = time.perf_counter() - t
+        print(f"\nLLD: extract_features(kind='lld') -> {L.shape}: {seconds:.1f} s, "
+              f"{n / seconds:.0f} files/s")
+
+
+if __name__ == "__main__":
+    main()
