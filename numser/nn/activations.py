@@ -31,11 +31,14 @@ def relu_backward(dout, cache):
 
 
 def sigmoid(x):
-    """Logistic function σ(x) = 1 / (1 + e^(-x)), computed as (1 + tanh(x/2)) / 2.
+    """Logistic function σ(x) = 1 / (1 + e^(-x)), without overflow and in the dtype of x.
 
-    The tanh form never overflows (e^(-x) does for x < -88 in float32) and keeps the dtype of x.
+    With z = e^(-|x|) ≤ 1: σ(x) = 1 / (1 + z) for x ≥ 0 and z / (1 + z) for x < 0. The exponent is
+    never positive (e^(-x) overflows for x < -88 in float32), and small σ keep full relative
+    precision (the form (1 + tanh(x/2)) / 2 would cancel).
     """
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0, z) / (1.0 + z)
 
 
 def sigmoid_forward(x):
