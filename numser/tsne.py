@@ -203,39 +203,45 @@ def kl_gradient(P, Y):
 
 @njit(parallel=True, cache=True, fastmath=True)
 def _kl_gradient_numba(P, Y, scale):
-    """``∂C/∂Y`` for the affinities ``scale · P``, two passes over pairs without an N x N buffer.
+    """``∂C/∂Y`` for the affinities ``scale · P``, row by row without an N x N buffer.
 
-    Same result as :func:`kl_gradient` (``scale`` is the early exaggeration); pass 1 sums the
-    kernel ``Z = Σ_{i≠j} w_ij``, pass 2 accumulates ``4 (scale P_ij - w_ij / Z) w_ij (y_i - y_j)``.
-    The loops run over j = i too, without a branch (so they vectorise): w_ii = 1 is subtracted
-    from Z, and the j = i term of pass 2 is multiplied by y_i - y_i = 0.
+    Same result as :func:`kl_gradient` (``scale`` is the early exaggeration). Pass 1 sums the
+    kernel ``Z = Σ_{i≠j} w_ij``; pass 2 forms ``m_ij = (scale P_ij - w_ij / Z) w_ij`` and
+    ``∂C/∂y_i = 4 (y_i Σ_j m_ij - Σ_j m_ij y_j)``. Every inner loop runs over j on contiguous
+    memory (Y transposed) without a branch, so it vectorises: j = i is included, its w_ii = 1 is
+    subtracted from Z, and its term cancels in ``y_i m_ii - m_ii y_i``.
     """
     N, d = Y.shape
+    Yt = np.ascontiguousarray(Y.T)                           # (d, N)
     row_z = np.zeros(N)
     for i in prange(N):
+        r = np.zeros(N)                                      # ||y_i - y_j||², j = 0..N-1
+        for k in range(d):
+            for j in range(N):
+                t = Y[i, k] - Yt[k, j]
+                r[j] += t * t
         s = 0.0
         for j in range(N):
-            r = 0.0
-            for k in range(d):
-                t = Y[i, k] - Y[j, k]
-                r += t * t
-            s += 1.0 / (1.0 + r)
+            s += 1.0 / (1.0 + r[j])
         row_z[i] = s - 1.0
     inv_z = 1.0 / row_z.sum()
     dY = np.zeros((N, d))
     for i in prange(N):
-        acc = np.zeros(d)
-        for j in range(N):
-            r = 0.0
-            for k in range(d):
-                t = Y[i, k] - Y[j, k]
-                r += t * t
-            w = 1.0 / (1.0 + r)
-            m = (scale * P[i, j] - w * inv_z) * w
-            for k in range(d):
-                acc[k] += m * (Y[i, k] - Y[j, k])
+        r = np.zeros(N)
         for k in range(d):
-            dY[i, k] = 4.0 * acc[k]
+            for j in range(N):
+                t = Y[i, k] - Yt[k, j]
+                r[j] += t * t
+        m_sum = 0.0
+        for j in range(N):
+            w = 1.0 / (1.0 + r[j])
+            r[j] = (scale * P[i, j] - w * inv_z) * w         # r now holds m_ij
+            m_sum += r[j]
+        for k in range(d):
+            acc = 0.0
+            for j in range(N):
+                acc += r[j] * Yt[k, j]
+            dY[i, k] = 4.0 * (Y[i, k] * m_sum - acc)
     return dY
 
 
@@ -321,7 +327,8 @@ def tsne(X, *, n_components=2, perplexity=30.0, n_iter=1000, learning_rate=200.0
                exaggeration_iters, seed)
     N = X.shape[0]
     P = joint_probabilities(X, perplexity)
-    P = np.maximum(P, 1e-12)     # no zero affinities (avoids log 0 and dead gradients)
+    P = np.maximum(P, 1e-12)     # no zero affinities off the diagonal (no log 0, no dead pairs)
+    np.fill_diagonal(P, 0.0)
     P /= P.sum()
     rng = np.random.default_rng(seed)
     Y = rng.normal(0.0, 1e-2, size=(N, n_components))
