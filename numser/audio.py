@@ -1,5 +1,6 @@
 """Read audio as 16 kHz mono float32 and normalise its gain per speaker (SPEC §2.1–2.2)."""
 import os
+import stat
 import warnings
 from fractions import Fraction
 
@@ -82,11 +83,15 @@ def load_audio(path, *, sr=16000):
     if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
         raise ParameterError(f"sr={sr!r}: the sample rate must be a positive integer, e.g. 16000")
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise _fail(path, "file not found")
-    if not os.path.isfile(path):
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise _fail(path, "file not found") from None
+    except OSError as e:
+        raise _fail(path, f"cannot be read ({e.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
         raise _fail(path, "not a regular file")
-    if os.path.getsize(path) == 0:
+    if st.st_size == 0:
         raise _fail(path, "empty file (0 bytes)")
 
     x, orig_sr = _decode(path)
