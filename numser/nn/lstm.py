@@ -1,4 +1,6 @@
 """Long short-term memory layer with full backpropagation through time (LSTM baselines, SPEC §4)."""
+from collections import namedtuple
+
 import numpy as np
 from numba import njit, types
 from numba.extending import overload
@@ -176,6 +178,12 @@ def _kernels(kernel):
 # ---------------------------------------------------------------------------------------------
 
 
+#: What :func:`lstm_backward` needs, time-major: xt (T, N, D) the input, W, U, gates (T, N, 4H)
+#: the activated [i f g o], c (T+1, N, H) with c[0] = 0, tanh_c (T, N, H), h (T+1, N, H) with
+#: h[0] = 0, and the kernel name.
+LSTMCache = namedtuple("LSTMCache", "xt W U gates c tanh_c h kernel")
+
+
 def lstm_forward(x, W, U, b, *, kernel="numba"):
     """Run an LSTM over all T steps from zero initial states.
 
@@ -217,8 +225,8 @@ def lstm_forward(x, W, U, b, *, kernel="numba"):
     -------
     h : np.ndarray, shape (N, T, H), dtype of x
         h_1..h_T. A transposed view of time-major (T, N, H) storage, not C-contiguous.
-    cache : tuple
-        What :func:`lstm_backward` needs: inputs, gates (T, N, 4H), states (T+1, N, H).
+    cache : LSTMCache
+        What :func:`lstm_backward` needs: the input, gates (T, N, 4H), states (T+1, N, H).
 
     Notes
     -----
@@ -241,7 +249,7 @@ def lstm_forward(x, W, U, b, *, kernel="numba"):
         np.matmul(h[t], U, out=hu)                            # h_(t-1) U
         gates[t] += hu
         step(gates[t], c[t], c[t + 1], tc[t], h[t + 1])
-    return h[1:].transpose(1, 0, 2), (xt, W, U, gates, c, tc, h, kernel)
+    return h[1:].transpose(1, 0, 2), LSTMCache(xt, W, U, gates, c, tc, h, kernel)
 
 
 def lstm_backward(dh_out, cache):
@@ -251,7 +259,7 @@ def lstm_backward(dh_out, cache):
     ----------
     dh_out : np.ndarray, shape (N, T, H) or (N, H)
         ∂ℓ/∂h_t for every step, or ∂ℓ/∂h_T only (when the layer returned the last state).
-    cache : tuple from :func:`lstm_forward`
+    cache : LSTMCache from :func:`lstm_forward`
 
     Returns
     -------
