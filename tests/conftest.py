@@ -15,3 +15,28 @@ def corpus_dir(name):
     if not (path / "manifest.csv").exists():
         pytest.skip(f"real corpus '{name}' not staged at {path} (set NUMSER_CORPORA to its parent)")
     return path
+
+
+@pytest.fixture(scope="session")
+def small_synthetic(tmp_path_factory):
+    """A small built-in synthetic corpus (12 speakers × 4 emotions × 4 utterances) with its
+    volumes and LLD frames, split by speaker: 8 training, 2 validation, 2 test speakers."""
+    import numpy as np
+
+    from numser.corpora.synthetic import generate_synthetic
+    from numser.features import extract_features
+
+    folder = tmp_path_factory.mktemp("synthetic")
+    utts = generate_synthetic(folder / "corpus", seed=0, n_speakers=12, per_emotion=4)
+    speakers = sorted({u.speaker for u in utts})
+    split = {s: ("train" if i < 8 else "val" if i < 10 else "test") for i, s in enumerate(speakers)}
+    data = {"utterances": utts}
+    for kind in ("volume", "lld"):
+        x, kept = extract_features(utts, kind, cache_dir=folder / "cache", progress=False)
+        assert len(kept) == len(utts)
+        data[kind] = x
+    labels = np.array([u.label for u in utts])
+    sets = np.array([split[u.speaker] for u in utts])
+    data["y"] = {s: labels[sets == s] for s in ("train", "val", "test")}
+    data["mask"] = {s: sets == s for s in ("train", "val", "test")}
+    return data

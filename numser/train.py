@@ -1,0 +1,255 @@
+"""Mini-batch training with Adam and early stopping on validation UA (SPEC §6), resumable.
+
+The loop reads top to bottom: shuffle, step through mini-batches (forward, loss, backward, Adam),
+evaluate validation UA, keep the best epoch's weights, write a checkpoint, print one line. The
+``-elm`` methods then fit their ELM on utterance functionals of the step posteriors (SPEC §5).
+"""
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from numser import CLASSES, ParameterError
+from numser.elm import select_elm, utterance_functionals
+from numser.metrics import unweighted_accuracy
+from numser.nn.adam import Adam
+from numser.nn.loss import softmax_cross_entropy
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The paper's training set-up (SPEC §6); ``patience`` is our reading of 'early stopping'.
+
+    Parameters
+    ----------
+    lr, beta1, beta2, eps : float
+        Adam's step size and moment decay rates (3e-3, .9, .999, 1e-8).
+    batch_size : int
+        Utterances per mini-batch (128).
+    max_epochs : int
+        At most this many passes over the training set (20).
+    patience : int or None
+        Stop after this many epochs without a better validation UA (None: run all epochs).
+        The best epoch's weights are restored either way.
+    seed : int
+        Seed of the mini-batch shuffling.
+    """
+
+    lr: float = 3e-3
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    batch_size: int = 128
+    max_epochs: int = 20
+    patience: int | None = 5
+    seed: int = 0
+
+
+def validation_ua(model, x, y, batch_size=256):
+    """UA of the network alone (per-step models: argmax of the mean step posterior)."""
+    p = model.step_posteriors(x, batch_size)
+    if p.ndim == 3:
+        p = p.mean(axis=1)
+    return unweighted_accuracy(y, p.argmax(axis=1))
+
+
+def train(model, x_train, y_train, x_val, y_val, config=TrainConfig(), *, checkpoint=None,
+          log=print):
+    """Train ``model`` in place; return the history (one dict per epoch).
+
+    Parameters
+    ----------
+    model : numser.models.Model
+    x_train, x_val : ndarray, (N, *model.input_shape), float32
+    y_train, y_val : ndarray, (N,), int class indices
+    config : TrainConfig
+    checkpoint : str or None
+        Path of an ``.npz`` written (atomically) after every epoch; when it exists, training
+        resumes from it and the result is identical to an uninterrupted run.
+    log : callable or None
+        Receives one line of progress per epoch.
+
+    Returns
+    -------
+    dict with ``history`` (epoch, loss, val_ua, seconds), ``best_epoch``, ``best_val_ua``.
+    """
+    model.check_input(x_train)
+    model.check_input(x_val)
+    if len(x_train) != len(y_train) or len(x_val) != len(y_val) or len(x_train) == 0:
+        raise ParameterError(f"train/validation sizes do not match their labels or are empty: "
+                             f"{len(x_train)}/{len(y_train)} and {len(x_val)}/{len(y_val)}")
+    y_train = np.asarray(y_train, dtype=np.int64)
+    params = model.parameters()
+    adam = Adam(lr=config.lr, beta1=config.beta1, beta2=config.beta2, eps=config.eps)
+    shuffle = np.random.default_rng(config.seed)
+    state = {"epoch": 0, "history": [], "best_val_ua": -1.0, "best_epoch": 0,
+             "best": [p.copy() for p, _ in params]}
+    if checkpoint and os.path.exists(checkpoint):
+        state = _load_checkpoint(checkpoint, model, adam, shuffle, config)
+        if log:
+            log(f"resumed from {checkpoint} after epoch {state['epoch']}")
+
+    start = time.time()
+    while state["epoch"] < config.max_epochs and not _patience_out(state, config):
+        t0 = time.time()
+        order = shuffle.permutation(len(x_train))
+        losses = []
+        for i in range(0, len(order), config.batch_size):
+            batch = order[i:i + config.batch_size]
+            logits = model.forward(x_train[batch], train=True)
+            loss, dlogits = softmax_cross_entropy(logits, y_train[batch])
+            model.backward(dlogits)
+            adam.step(params)
+            losses.append(loss * len(batch))
+        val_ua = validation_ua(model, x_val, y_val)
+        state["epoch"] += 1
+        state["history"].append({"epoch": state["epoch"],
+                                 "loss": float(np.sum(losses) / len(order)),
+                                 "val_ua": float(val_ua), "seconds": time.time() - t0})
+        if val_ua > state["best_val_ua"]:
+            state.update(best_val_ua=float(val_ua), best_epoch=state["epoch"],
+                         best=[p.copy() for p, _ in params])
+        if checkpoint:
+            _save_checkpoint(checkpoint, model, adam, shuffle, state, config)
+        if log:
+            done = state["epoch"]
+            eta = (time.time() - start) / max(1, len(state["history"])) * (config.max_epochs - done)
+            h = state["history"][-1]
+            log(f"epoch {done:2d}/{config.max_epochs}  loss {h['loss']:.4f}  "
+                f"val UA {h['val_ua']:.3f}  (best {state['best_val_ua']:.3f} @ {state['best_epoch']})"
+                f"  {h['seconds']:.1f}s  ETA {eta:.0f}s")
+
+    for (p, _), best in zip(params, state["best"]):
+        p[...] = best
+    return {"history": state["history"], "best_epoch": state["best_epoch"],
+            "best_val_ua": state["best_val_ua"]}
+
+
+def _patience_out(state, config):
+    return (config.patience is not None
+            and state["epoch"] - state["best_epoch"] >= config.patience)
+
+
+def fit_elm(model, x_train, y_train, x_val, y_val, *, seed=0, **grid):
+    """Fit the utterance-level ELM of a per-step model on functionals of its step posteriors.
+
+    Hidden size and C are chosen on the validation split (SPEC §5). Returns the grid table.
+    """
+    if not model.per_step:
+        raise ParameterError(f"{model.config.method} has no ELM stage (it is not per-step)")
+    f_train = utterance_functionals(model.step_posteriors(x_train))
+    f_val = utterance_functionals(model.step_posteriors(x_val))
+    model.elm, table = select_elm(f_train, y_train, f_val, y_val, seed=seed,
+                                  n_classes=len(CLASSES), **grid)
+    return table
+
+
+# --- saving and loading -------------------------------------------------------------------
+
+def atomic_savez(path, **arrays):
+    """``np.savez`` to a temporary file beside ``path``, then rename: never a half-written file."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp.npz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def save_model(path, model):
+    """Save weights, configuration and (if fitted) the ELM of ``model`` as one ``.npz``."""
+    arrays = {f"param_{i}": p for i, (p, _) in enumerate(model.parameters())}
+    arrays["config"] = np.array(json.dumps(asdict(model.config)))
+    if model.elm is not None:
+        arrays.update({f"elm_{k}": np.asarray(v) for k, v in model.elm.state().items()})
+    atomic_savez(path, **arrays)
+
+
+def load_model(path):
+    """Rebuild a model saved by :func:`save_model`."""
+    from numser.elm import ELM
+    from numser.models import from_config
+    with np.load(path) as data:
+        model = from_config(json.loads(str(data["config"])))
+        params = model.parameters()
+        for i, (p, _) in enumerate(params):
+            p[...] = data[f"param_{i}"]
+        elm_state = {k[4:]: data[k] for k in data.files if k.startswith("elm_")}
+    if elm_state:
+        model.elm = ELM.from_state(elm_state)
+    return model
+
+
+def _generators(model):
+    """The distinct random generators the layers hold (dropout masks), in a fixed order."""
+    seen, out = set(), []
+
+    def walk(layers):
+        for layer in layers:
+            rng = getattr(layer, "rng", None)
+            if isinstance(rng, np.random.Generator) and id(rng) not in seen:
+                seen.add(id(rng))
+                out.append(rng)
+            walk(getattr(layer, "layers", []))
+    walk(model.layers)
+    return out
+
+
+def _save_checkpoint(path, model, adam, shuffle, state, config):
+    meta = {"epoch": state["epoch"], "history": state["history"],
+            "best_val_ua": state["best_val_ua"], "best_epoch": state["best_epoch"],
+            "config": asdict(config), "shuffle": shuffle.bit_generator.state,
+            "generators": [g.bit_generator.state for g in _generators(model)]}
+    arrays = {f"param_{i}": p for i, (p, _) in enumerate(model.parameters())}
+    arrays.update({f"best_{i}": b for i, b in enumerate(state["best"])})
+    arrays.update({f"adam_{k}": v for k, v in _flatten_adam(adam.state_dict()).items()})
+    arrays["meta"] = np.array(json.dumps(meta))
+    atomic_savez(path, **arrays)
+
+
+def _load_checkpoint(path, model, adam, shuffle, config):
+    with np.load(path) as data:
+        meta = json.loads(str(data["meta"]))
+        if meta["config"] != asdict(config):
+            raise ParameterError(f"{path}: checkpoint was written with a different training "
+                                 f"config {meta['config']}; delete it to start over")
+        params = model.parameters()
+        for i, (p, _) in enumerate(params):
+            p[...] = data[f"param_{i}"]
+        best = [data[f"best_{i}"].copy() for i in range(len(params))]
+        adam.load_state_dict(_unflatten_adam({k[5:]: data[k] for k in data.files
+                                              if k.startswith("adam_")}))
+    shuffle.bit_generator.state = meta["shuffle"]
+    for g, s in zip(_generators(model), meta["generators"]):
+        g.bit_generator.state = s
+    return {"epoch": meta["epoch"], "history": meta["history"], "best": best,
+            "best_val_ua": meta["best_val_ua"], "best_epoch": meta["best_epoch"]}
+
+
+def _flatten_adam(state):
+    """Adam's state_dict as flat named arrays (lists of arrays become name_i)."""
+    flat = {}
+    for key, value in state.items():
+        if isinstance(value, (list, tuple)):
+            flat.update({f"{key}_{i}": v for i, v in enumerate(value)})
+            flat[f"{key}_len"] = np.array(len(value))
+        else:
+            flat[key] = np.asarray(value)
+    return flat
+
+
+def _unflatten_adam(flat):
+    state = {}
+    for key in [k[:-4] for k in flat if k.endswith("_len")]:
+        state[key] = [flat[f"{key}_{i}"] for i in range(int(flat[f"{key}_len"]))]
+    for key, value in flat.items():
+        if not any(key == k or key.startswith(k + "_") for k in state):
+            state[key] = value[()] if value.ndim == 0 else value
+    return state
