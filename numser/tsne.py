@@ -203,46 +203,47 @@ def kl_gradient(P, Y):
 
 @njit(parallel=True, cache=True, fastmath=True)
 def _kl_gradient_numba(P, Y, scale):
-    """``∂C/∂Y`` for the affinities ``scale · P``, row by row without an N x N buffer.
+    """``∂C/∂Y`` for the affinities ``scale · P``, in one pass over the pairs, no N x N buffer.
 
-    Same result as :func:`kl_gradient` (``scale`` is the early exaggeration). Pass 1 sums the
-    kernel ``Z = Σ_{i≠j} w_ij``; pass 2 forms ``m_ij = (scale P_ij - w_ij / Z) w_ij`` and
-    ``∂C/∂y_i = 4 (y_i Σ_j m_ij - Σ_j m_ij y_j)``. Every inner loop runs over j on contiguous
-    memory (Y transposed) without a branch, so it vectorises: j = i is included, its w_ii = 1 is
-    subtracted from Z, and its term cancels in ``y_i m_ii - m_ii y_i``.
+    Same result as :func:`kl_gradient` (``scale`` is the early exaggeration), split into the
+    attractive and the repulsive force so that Z is not needed until the end of the pass:
+    ``∂C/∂y_i = 4 [Σ_j scale P_ij w_ij (y_i - y_j) - (1/Z) Σ_j w_ij² (y_i - y_j)]``
+    (``Q_ij w_ij = w_ij² / Z``), each sum as ``y_i Σ_j a_j - Σ_j a_j y_j``. Every inner loop runs
+    over j on contiguous memory (Y transposed) without a branch, so it vectorises: j = i is
+    included, its w_ii = 1 is taken out of Z, and its terms cancel in ``y_i a_i - a_i y_i``.
     """
     N, d = Y.shape
     Yt = np.ascontiguousarray(Y.T)                           # (d, N)
     row_z = np.zeros(N)
+    attract = np.zeros((N, d))
+    repel = np.zeros((N, d))
     for i in prange(N):
-        r = np.zeros(N)                                      # ||y_i - y_j||², j = 0..N-1
+        r = np.zeros(N)                                      # ||y_i - y_j||², then w_ij²
+        a = np.empty(N)                                      # scale P_ij w_ij
         for k in range(d):
             for j in range(N):
                 t = Y[i, k] - Yt[k, j]
                 r[j] += t * t
-        s = 0.0
-        for j in range(N):
-            s += 1.0 / (1.0 + r[j])
-        row_z[i] = s - 1.0
-    inv_z = 1.0 / row_z.sum()
-    dY = np.zeros((N, d))
-    for i in prange(N):
-        r = np.zeros(N)
-        for k in range(d):
-            for j in range(N):
-                t = Y[i, k] - Yt[k, j]
-                r[j] += t * t
-        m_sum = 0.0
+        z = 0.0
+        a_sum = 0.0
+        r_sum = 0.0
         for j in range(N):
             w = 1.0 / (1.0 + r[j])
-            r[j] = (scale * P[i, j] - w * inv_z) * w         # r now holds m_ij
-            m_sum += r[j]
+            z += w
+            a[j] = scale * P[i, j] * w
+            a_sum += a[j]
+            r[j] = w * w
+            r_sum += r[j]
+        row_z[i] = z - 1.0
         for k in range(d):
-            acc = 0.0
+            sa = 0.0
+            sr = 0.0
             for j in range(N):
-                acc += r[j] * Yt[k, j]
-            dY[i, k] = 4.0 * (Y[i, k] * m_sum - acc)
-    return dY
+                sa += a[j] * Yt[k, j]
+                sr += r[j] * Yt[k, j]
+            attract[i, k] = Y[i, k] * a_sum - sa
+            repel[i, k] = Y[i, k] * r_sum - sr
+    return 4.0 * (attract - repel / row_z.sum())
 
 
 def _check(X, n_components, perplexity, n_iter, learning_rate, early_exaggeration,
