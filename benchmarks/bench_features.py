@@ -110,6 +110,22 @@ def main():
           f"(> 1: numser faster); without decoding: "
           f"{(med['scipy'] - med['decode']) / max(med['numser'] - med['decode'], 1e-9):.2f}")
 
+    # Why numser's STFT runs in float64: numpy's own FFT of the same frames in both precisions.
+    frames = np.random.default_rng(0).standard_normal((8, 100, 512))
+    fft_times = {}
+    for dtype in (np.float32, np.float64):
+        x = frames.astype(dtype)
+        np.fft.rfft(x, axis=-1)
+        reps = []
+        for _ in range(50):
+            t = time.perf_counter()
+            np.fft.rfft(x, axis=-1)
+            reps.append(time.perf_counter() - t)
+        fft_times[np.dtype(dtype).name] = float(np.median(reps))
+    print(f"\nnp.fft.rfft of (8, 100, 512) frames, median of 50: float32 "
+          f"{fft_times['float32'] * 1e3:.2f} ms, float64 {fft_times['float64'] * 1e3:.2f} ms "
+          f"(numpy {np.__version__})")
+
     if args.lld:
         t = time.perf_counter()
         L, _ = extract_features(utterances, "lld", progress=False)

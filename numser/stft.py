@@ -203,9 +203,9 @@ def stft(y, *, n_fft=512, hop_length=320, win_length=512, window="hamming", n_fr
     result by ``window.sum()`` to compare. The frames are one strided view and the FFT runs over
     all frames in one ``np.fft.rfft`` call (no Python loop over frames).
     The windowed frames are float64 (float32 samples times the float64 window): numpy's float32
-    FFT is less accurate for the quiet bins that the log makes visible, and in numpy 2.x it is
-    also about twice as slow as its float64 FFT (measured in benchmarks/bench_features.py's
-    setting). Callers that want float32 cast the result they keep (:func:`log_spectrogram` does).
+    FFT is less accurate for the quiet bins that the log makes visible, and in numpy 2.4 it is
+    not faster than its float64 FFT (benchmarks/bench_features.py times both). Callers that want
+    float32 cast the result they keep (:func:`log_spectrogram` does).
     """
     n_fft = _check_int("n_fft", n_fft)
     win_length = _check_int("win_length", win_length)
