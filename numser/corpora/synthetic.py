@@ -6,6 +6,7 @@ formant transitions, pauses) spoken by that voice in one of the four emotions of
 The emotions move the cues the way acted speech does (docs/corpora.md has the table), by amounts
 that overlap with speaker and utterance variation, so that the corpus is learnable but not trivial.
 """
+import functools
 import json
 import os
 import time
@@ -20,7 +21,7 @@ from numser import CLASSES, ParameterError
 from numser.corpora.manifest import Utterance, read_manifest, write_manifest
 
 #: Bump when the synthesis changes, so that stamped corpora made by an older version are redone.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 STAMP_NAME = "synthetic.json"
 MANIFEST_NAME = "manifest.csv"
@@ -62,9 +63,10 @@ class Voice:
     formant_scale : float
         Vocal-tract length factor on all formants (male ~1.0, female ~1.16, ±4 %).
     level_db : float
-        Loudness offset (dB), ±2.5 dB (s.d.).
-    tilt : float
-        Coefficient of the one-pole low-pass on the glottal source (steeper tilt when larger).
+        Loudness offset (dB), ±3 dB (s.d.).
+    tilt_db : float
+        Extra spectral tilt of the glottal source: attenuation (dB) at 3 kHz of a one-pole
+        low-pass, 10 ± 2.5 dB between speakers.
     open_quotient, closing : float
         Rosenberg pulse: open part of the period, and closing part of the open phase.
     breath_db : float
@@ -83,7 +85,7 @@ class Voice:
     f0_range_st: float
     formant_scale: float
     level_db: float
-    tilt: float
+    tilt_db: float
     open_quotient: float
     closing: float
     breath_db: float
@@ -111,8 +113,8 @@ class Style:
         Loudness shift (dB).
     rate : float
         Factor on the speaking rate.
-    tilt : float
-        Shift of the source low-pass coefficient (negative: flatter tilt, stronger high harmonics).
+    tilt_db : float
+        Shift of the source tilt (dB at 3 kHz; negative: flatter tilt, stronger high harmonics).
     open_quotient, closing : float
         Shifts of the Rosenberg pulse shape (smaller: tenser voice, more abrupt closure).
     breath_db : float
@@ -129,7 +131,7 @@ class Style:
     shapes: tuple
     level_db: float
     rate: float
-    tilt: float
+    tilt_db: float
     open_quotient: float
     closing: float
     breath_db: float
@@ -140,22 +142,22 @@ class Style:
 #: The emotion effects (SPEC §1 classes; docs/corpora.md explains each cue).
 STYLES = {
     "neutral": Style(f0_st=0.0, range_factor=1.0, slope_st_s=-1.5, shapes=(0.2, 0.2, 0.6),
-                     level_db=0.0, rate=1.0, tilt=0.0, open_quotient=0.0, closing=0.0,
+                     level_db=0.0, rate=1.0, tilt_db=0.0, open_quotient=0.0, closing=0.0,
                      breath_db=0.0, attack_ms=20.0, pause_prob=0.2),
     "happy": Style(f0_st=3.0, range_factor=1.6, slope_st_s=-0.5, shapes=(0.5, 0.1, 0.4),
-                   level_db=3.0, rate=1.1, tilt=-0.05, open_quotient=0.0, closing=-0.03,
+                   level_db=3.0, rate=1.1, tilt_db=-2.0, open_quotient=0.0, closing=-0.03,
                    breath_db=0.0, attack_ms=12.0, pause_prob=0.15),
     "sad": Style(f0_st=-2.0, range_factor=0.55, slope_st_s=-3.0, shapes=(0.1, 0.6, 0.3),
-                 level_db=-5.0, rate=0.8, tilt=0.15, open_quotient=0.12, closing=0.1,
-                 breath_db=8.0, attack_ms=40.0, pause_prob=0.35),
+                 level_db=-5.0, rate=0.8, tilt_db=8.0, open_quotient=0.12, closing=0.1,
+                 breath_db=4.0, attack_ms=40.0, pause_prob=0.35),
     "angry": Style(f0_st=2.0, range_factor=1.25, slope_st_s=-1.5, shapes=(0.1, 0.5, 0.4),
-                   level_db=6.0, rate=1.12, tilt=-0.2, open_quotient=-0.12, closing=-0.1,
+                   level_db=6.0, rate=1.12, tilt_db=-7.0, open_quotient=-0.12, closing=-0.1,
                    breath_db=-3.0, attack_ms=4.0, pause_prob=0.15),
 }
 
 #: Per-utterance random variation (s.d.) of every cue, on top of speaker and emotion.
-UTTERANCE_SD = dict(f0_st=1.2, log_range=0.2, slope_st_s=0.8, level_db=2.0, log_rate=0.07,
-                    tilt=0.05, open_quotient=0.03, closing=0.03, breath_db=3.0, log_attack=0.3)
+UTTERANCE_SD = dict(f0_st=1.2, log_range=0.2, slope_st_s=0.8, level_db=3.0, log_rate=0.07,
+                    tilt_db=1.5, open_quotient=0.03, closing=0.03, breath_db=3.0, log_attack=0.3)
 
 #: Active-speech RMS level of a neutral utterance of a speaker with level offset 0 (dBFS).
 BASE_LEVEL_DBFS = -28.0
@@ -184,8 +186,8 @@ def speaker_voice(seed, index):
         f0_hz=float((115.0 if male else 205.0) * 2 ** (rng.normal(0, 2.0) / 12)),
         f0_range_st=float(np.clip(rng.normal(2.5, 0.5), 1.0, 4.0)),
         formant_scale=float((1.0 if male else 1.16) * rng.normal(1.0, 0.04)),
-        level_db=float(rng.normal(0, 2.5)),
-        tilt=float(np.clip(rng.normal(0.3, 0.1), 0.0, 0.7)),
+        level_db=float(rng.normal(0, 3.0)),
+        tilt_db=float(np.clip(rng.normal(10.0, 2.5), 3.0, 18.0)),
         open_quotient=float(np.clip(rng.normal(0.6, 0.04), 0.45, 0.75)),
         closing=float(np.clip(rng.normal(0.3, 0.04), 0.15, 0.45)),
         breath_db=float(rng.normal(-30.0, 3.0)),
@@ -206,7 +208,7 @@ class Cues:
     shapes: tuple
     level_dbfs: float
     rate: float
-    tilt: float
+    tilt_db: float
     open_quotient: float
     closing: float
     breath_db: float
@@ -242,7 +244,7 @@ def utterance_cues(voice, emotion, rng):
     def ratio(name):
         return np.exp(x * np.log(getattr(style, name) / getattr(ref, name)))
 
-    return Cues(
+    values = dict(      # drawn in this order: changing it changes every corpus
         f0_hz=voice.f0_hz * 2 ** ((shift("f0_st") + rng.normal(0, sd["f0_st"])) / 12),
         range_st=voice.f0_range_st * ratio("range_factor") * np.exp(rng.normal(0, sd["log_range"])),
         slope_st_s=ref.slope_st_s + shift("slope_st_s") + rng.normal(0, sd["slope_st_s"]),
@@ -250,15 +252,16 @@ def utterance_cues(voice, emotion, rng):
         level_dbfs=BASE_LEVEL_DBFS + voice.level_db + shift("level_db")
         + rng.normal(0, sd["level_db"]),
         rate=voice.rate * ratio("rate") * np.exp(rng.normal(0, sd["log_rate"])),
-        tilt=float(np.clip(voice.tilt + shift("tilt") + rng.normal(0, sd["tilt"]), 0.0, 0.9)),
-        open_quotient=float(np.clip(voice.open_quotient + shift("open_quotient")
-                                    + rng.normal(0, sd["open_quotient"]), 0.35, 0.85)),
-        closing=float(np.clip(voice.closing + shift("closing") + rng.normal(0, sd["closing"]),
-                              0.08, 0.6)),
+        tilt_db=np.clip(voice.tilt_db + shift("tilt_db") + rng.normal(0, sd["tilt_db"]), 0.0, 30.0),
+        open_quotient=np.clip(voice.open_quotient + shift("open_quotient")
+                              + rng.normal(0, sd["open_quotient"]), 0.35, 0.85),
+        closing=np.clip(voice.closing + shift("closing") + rng.normal(0, sd["closing"]),
+                        0.08, 0.6),
         breath_db=voice.breath_db + shift("breath_db") + rng.normal(0, sd["breath_db"]),
         attack_s=1e-3 * ref.attack_ms * ratio("attack_ms") * np.exp(rng.normal(0, sd["log_attack"])),
         pause_prob=ref.pause_prob + shift("pause_prob"),
     )
+    return Cues(**{name: v if name == "shapes" else float(v) for name, v in values.items()})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,8 +279,9 @@ def resonator_coefficients(freqs, bandwidths, *, sr):
 
     Parameters
     ----------
-    freqs, bandwidths : ndarray, shape (K, N), float64
-        Centre frequency and bandwidth of K resonators at each of N samples.
+    freqs, bandwidths : ndarray, broadcastable to shape (K, N), float64
+        Centre frequency and bandwidth of K resonators at each of N samples (a constant
+        bandwidth can be given as shape (K, 1)).
     sr : int
         Sample rate (Hz).
 
@@ -285,9 +289,9 @@ def resonator_coefficients(freqs, bandwidths, *, sr):
     -------
     b0, a1, a2 : ndarray, shape (K, N), float64
     """
-    r = np.exp(-np.pi * bandwidths / sr)
-    a1 = 2.0 * r * np.cos(2.0 * np.pi * freqs / sr)
-    a2 = -r * r
+    r = np.exp(-np.pi * np.asarray(bandwidths, np.float64) / sr)
+    a1 = 2.0 * r * np.cos(2.0 * np.pi * np.asarray(freqs, np.float64) / sr)
+    a2 = np.broadcast_to(-r * r, a1.shape)
     return 1.0 - a1 - a2, a1, a2
 
 
@@ -342,7 +346,7 @@ def resonator_cascade(x, freqs, bandwidths, *, sr):
     ----------
     x : ndarray, shape (N,)
         Excitation.
-    freqs, bandwidths : ndarray, shape (K, N)
+    freqs, bandwidths : ndarray, broadcastable to shape (K, N)
         Formant frequencies and bandwidths (Hz) per sample.
     sr : int
         Sample rate (Hz).
@@ -357,8 +361,7 @@ def resonator_cascade(x, freqs, bandwidths, *, sr):
     recursion of :func:`resonator_cascade_reference` (tests compare the two, and with
     ``lfilter`` for constant formants).
     """
-    b0, a1, a2 = resonator_coefficients(np.asarray(freqs, np.float64),
-                                        np.asarray(bandwidths, np.float64), sr=sr)
+    b0, a1, a2 = (np.ascontiguousarray(c) for c in resonator_coefficients(freqs, bandwidths, sr=sr))
     return _resonator_cascade_kernel(np.ascontiguousarray(x, dtype=np.float64), b0, a1, a2)
 
 
@@ -395,6 +398,23 @@ def _syllables(rng, cues):
     return lead, tail, plan
 
 
+def tilt_coefficient(tilt_db, *, sr, at_hz=3000.0):
+    """Pole ``a`` of the low-pass ``H(z) = (1 − a) / (1 − a z⁻¹)`` that attenuates ``at_hz`` by
+    ``tilt_db`` relative to 0 Hz (Klatt's TL parameter).
+
+    Equation
+    --------
+    ``|H(ω)|² = (1 − a)² / (1 − 2a cos ω + a²) = g²`` with ``g = 10^(−tilt_db/20)``,
+    ``ω = 2π·at_hz/sr``, solved for the root ``a ∈ [0, 1)``:
+    ``a = (c − sqrt(c² − (1 − g²)²)) / (1 − g²)``, ``c = 1 − g² cos ω``.
+    """
+    g2 = 10.0 ** (-tilt_db / 10.0)
+    if g2 >= 1.0:
+        return 0.0
+    c = 1.0 - g2 * np.cos(2.0 * np.pi * at_hz / sr)
+    return float((c - np.sqrt(c * c - (1.0 - g2) ** 2)) / (1.0 - g2))
+
+
 def _rosenberg(phase, open_quotient, closing):
     """Glottal flow of a Rosenberg (type C) pulse at period fractions ``phase`` ∈ [0, 1).
 
@@ -412,6 +432,14 @@ def _rosenberg(phase, open_quotient, closing):
     g[rising] = 0.5 * (1.0 - np.cos(np.pi * phase[rising] / tp))
     g[falling] = np.cos(np.pi * (phase[falling] - tp) / (2.0 * tn))
     return g
+
+
+@functools.lru_cache(maxsize=None)
+def _noise_filter(kind, sr):
+    """(b, a) of the consonant noise: fricatives band-passed 2.5–7 kHz, bursts high-passed at 1 kHz."""
+    if kind == "fricative":
+        return butter(2, [2500 / (sr / 2), min(7000, 0.45 * sr) / (sr / 2)], btype="band")
+    return butter(2, 1000 / (sr / 2), btype="high")
 
 
 def synthesize_utterance(voice, emotion, rng, *, sr=16000):
@@ -453,9 +481,9 @@ def synthesize_utterance(voice, emotion, rng, *, sr=16000):
     for i, (kind, place, onset, vowel, nucleus, pause) in enumerate(plan):
         locus = np.array([300.0, F2_LOCUS[place], 2500.0])
         if kind == "stop":
-            noise_segments.append((t + 0.8 * onset, t + onset, "burst", 0.3))
+            noise_segments.append((t + 0.8 * onset, t + onset, "burst", 0.2))
         elif kind == "fricative":
-            noise_segments.append((t, t + onset, "fricative", 0.15))
+            noise_segments.append((t, t + onset, "fricative", 0.08))
         elif kind == "nasal":
             voiced_env.append((t, t + onset, cues.attack_s, 0.01, 0.25))
         if kind != "none":
@@ -493,34 +521,31 @@ def synthesize_utterance(voice, emotion, rng, *, sr=16000):
     flow = _rosenberg(phase - cycles, cues.open_quotient, cues.closing)
     source = np.diff(flow, prepend=0.0) * (sr / f0)             # per-period units, F0-independent
     source *= 1.0 + voice.shimmer * rng.standard_normal(cycles[-1] + 1)[cycles]
-    source = lfilter([1.0 - cues.tilt], [1.0, -cues.tilt], source)
     source /= np.sqrt(np.mean(source ** 2)) + 1e-12
     aspiration = rng.standard_normal(n) * (0.4 + 0.6 * flow) * 10 ** (cues.breath_db / 20)
+    a = tilt_coefficient(cues.tilt_db, sr=sr)           # the tilt shapes pulses and noise alike
+    source = lfilter([1.0 - a], [1.0, -a], source + aspiration)
 
     # Syllable envelopes: linear attack and release (an abrupt attack for a small attack time).
     envelope = np.zeros(n)
     for t0, t1, attack, release, gain in voiced_env:
         ramp = np.minimum((times - t0) / attack, (t1 - times) / release)
         envelope = np.maximum(envelope, gain * np.clip(ramp, 0.0, 1.0))
-    excitation = (source + aspiration) * envelope
+    excitation = source * envelope
 
     # Formant tracks (F1..F3 from the plan, F4, F5 fixed), scaled by the vocal-tract length.
     pt = np.array([p[0] for p in formant_points])
     low = np.array([np.interp(times, pt, [p[k] for p in formant_points]) for k in (1, 2, 3)])
     freqs = np.vstack([low, np.repeat(HIGH_FORMANTS[:, None], n, axis=1)]) * voice.formant_scale
     freqs = np.minimum(freqs, 0.45 * sr)
-    bandwidths = np.repeat(BANDWIDTHS[:, None], n, axis=1)
-    voiced = resonator_cascade(excitation, freqs, bandwidths, sr=sr)
+    voiced = resonator_cascade(excitation, freqs, BANDWIDTHS[:, None], sr=sr)
 
     # Consonant noise: fricatives band-passed 2.5–7 kHz, bursts high-passed at 1 kHz.
     noise = np.zeros(n)
     white = rng.standard_normal(n)
     for t0, t1, kind, gain in noise_segments:
         i0, i1 = int(t0 * sr), int(t1 * sr)
-        if kind == "fricative":
-            b, a = butter(2, [2500 / (sr / 2), min(7000, 0.45 * sr) / (sr / 2)], btype="band")
-        else:
-            b, a = butter(2, 1000 / (sr / 2), btype="high")
+        b, a = _noise_filter(kind, sr)
         ramp = np.minimum(1.0, np.minimum(np.arange(i1 - i0), np.arange(i1 - i0)[::-1]) / (0.005 * sr))
         noise[i0:i1] += gain * lfilter(b, a, white[i0:i1]) * ramp
 
