@@ -16,19 +16,23 @@ from numser.nn.layer import Layer
 # ---------------------------------------------------------------------------------------------
 
 
-def cell_forward_numpy(a, c_prev, c, tc, h):
-    """One step's gates, cell and hidden state from the pre-activations, in place.
+def cell_forward_numpy(a, hu, c_prev, c, tc, h):
+    """One step's gates, cell and hidden state, in place.
 
     Parameters
     ----------
     a : np.ndarray, shape (N, 4H)
-        In: pre-activations [a_i a_f a_g a_o]. Out: the gates [i f g o] (overwritten).
+        In: x_t W + b, the input part of the pre-activations [a_i a_f a_g a_o].
+        Out: the gates [i f g o] (overwritten).
+    hu : np.ndarray, shape (N, 4H)
+        h_(t-1) U, the recurrent part of the pre-activations.
     c_prev : np.ndarray, shape (N, H)
         c_(t-1).
     c, tc, h : np.ndarray, shape (N, H)
         Out: c_t, tanh(c_t), h_t.
     """
     H = c.shape[1]
+    a += hu                                        # a_t = x_t W + b + h_(t-1) U
     a[:, :2 * H] = sigmoid(a[:, :2 * H])           # i, f
     a[:, 2 * H:3 * H] = np.tanh(a[:, 2 * H:3 * H])  # g
     a[:, 3 * H:] = sigmoid(a[:, 3 * H:])           # o
@@ -38,24 +42,28 @@ def cell_forward_numpy(a, c_prev, c, tc, h):
     h[...] = o * tc
 
 
-def cell_backward_numpy(dh, dc, gates, c_prev, tc, da):
+def cell_backward_numpy(dy, dh_rec, dc, gates, c_prev, tc, da):
     """One step of BPTT, point-wise part, in place.
 
     Parameters
     ----------
-    dh : np.ndarray, shape (N, H)
-        ∂ℓ/∂h_t (the output gradient of step t plus the one flowing back from step t+1).
+    dy : np.ndarray, shape (N, H)
+        ∂ℓ/∂h_t from the layer above (zeros when only h_T is returned and t < T).
+    dh_rec : np.ndarray, shape (N, H)
+        δa_(t+1) Uᵀ, the gradient reaching h_t through step t+1 (zeros at t = T).
+        δh_t = dy + dh_rec.
     dc : np.ndarray, shape (N, H)
-        In: ∂ℓ/∂c_t from step t+1 (f_(t+1) ⊙ δc_(t+1)). Out: f_t ⊙ δc_t, to hand to step t−1.
+        In: f_(t+1) ⊙ δc_(t+1) (zeros at t = T). Out: f_t ⊙ δc_t, to hand to step t−1.
     gates : np.ndarray, shape (N, 4H)
         [i f g o] of step t.
     c_prev, tc : np.ndarray, shape (N, H)
         c_(t-1) and tanh(c_t).
     da : np.ndarray, shape (N, 4H)
-        Out: ∂ℓ/∂a_t, the pre-activation gradient [δa_i δa_f δa_g δa_o].
+        Out: δa_t = ∂ℓ/∂a_t, the pre-activation gradient [δa_i δa_f δa_g δa_o].
     """
-    H = dh.shape[1]
+    H = dy.shape[1]
     i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
+    dh = dy + dh_rec                               # δh_t
     dct = dc + dh * o * (1 - tc * tc)              # δc_t
     da[:, :H] = dct * g * i * (1 - i)
     da[:, H:2 * H] = dct * c_prev * f * (1 - f)
@@ -127,18 +135,19 @@ def _sigmoid_typed(x):
 # error_model="numpy": no zero-division check in the loop, so LLVM can vectorise it. The
 # expressions avoid integer literals (1 - i would promote float32 to float64 in Numba).
 @njit(cache=True, error_model="numpy")
-def cell_forward_numba(a, c_prev, c, tc, h):
+def cell_forward_numba(a, hu, c_prev, c, tc, h):
     """Numba kernel of :func:`cell_forward_numpy` (same arguments, one fused pass)."""
     N, H = c.shape
     for n in range(N):
         # one view per gate keeps every inner-loop index a plain j, which LLVM vectorises
         ai, af, ag, ao = a[n, :H], a[n, H:2 * H], a[n, 2 * H:3 * H], a[n, 3 * H:]
+        ui, uf, ug, uo = hu[n, :H], hu[n, H:2 * H], hu[n, 2 * H:3 * H], hu[n, 3 * H:]
         cp, cn, tn, hn = c_prev[n], c[n], tc[n], h[n]
         for j in range(H):
-            i = _sigmoid(ai[j])
-            f = _sigmoid(af[j])
-            g = _tanh(ag[j])
-            o = _sigmoid(ao[j])
+            i = _sigmoid(ai[j] + ui[j])
+            f = _sigmoid(af[j] + uf[j])
+            g = _tanh(ag[j] + ug[j])
+            o = _sigmoid(ao[j] + uo[j])
             ai[j], af[j], ag[j], ao[j] = i, f, g, o
             cc = f * cp[j] + i * g
             t = _tanh(cc)
@@ -146,20 +155,21 @@ def cell_forward_numba(a, c_prev, c, tc, h):
 
 
 @njit(cache=True, error_model="numpy")
-def cell_backward_numba(dh, dc, gates, c_prev, tc, da):
+def cell_backward_numba(dy, dh_rec, dc, gates, c_prev, tc, da):
     """Numba kernel of :func:`cell_backward_numpy` (same arguments, one fused pass)."""
-    N, H = dh.shape
+    N, H = dy.shape
     for n in range(N):
         gi, gf, gg, go = gates[n, :H], gates[n, H:2 * H], gates[n, 2 * H:3 * H], gates[n, 3 * H:]
         di, df, dg, do = da[n, :H], da[n, H:2 * H], da[n, 2 * H:3 * H], da[n, 3 * H:]
-        dhn, dcn, cp, tn = dh[n], dc[n], c_prev[n], tc[n]
+        dyn, drn, dcn, cp, tn = dy[n], dh_rec[n], dc[n], c_prev[n], tc[n]
         for j in range(H):
             i, f, g, o, t = gi[j], gf[j], gg[j], go[j], tn[j]
-            dct = dcn[j] + dhn[j] * (o - o * t * t)
+            dh = dyn[j] + drn[j]
+            dct = dcn[j] + dh * (o - o * t * t)
             di[j] = dct * g * (i - i * i)
             df[j] = dct * cp[j] * (f - f * f)
             dg[j] = dct * (i - i * g * g)
-            do[j] = dhn[j] * t * (o - o * o)
+            do[j] = dh * t * (o - o * o)
             dcn[j] = dct * f
 
 
@@ -247,8 +257,7 @@ def lstm_forward(x, W, U, b, *, kernel="numba"):
     hu = np.empty((N, 4 * H), dtype=x.dtype)
     for t in range(T):
         np.matmul(h[t], U, out=hu)                            # h_(t-1) U
-        gates[t] += hu
-        step(gates[t], c[t], c[t + 1], tc[t], h[t + 1])
+        step(gates[t], hu, c[t], c[t + 1], tc[t], h[t + 1])
     return h[1:].transpose(1, 0, 2), LSTMCache(xt, W, U, gates, c, tc, h, kernel)
 
 
@@ -271,19 +280,19 @@ def lstm_backward(dh_out, cache):
     T, N, D = xt.shape
     H = U.shape[0]
     da = np.empty_like(gates)                                 # (T, N, 4H): δa_t
-    dc = np.zeros((N, H), dtype=gates.dtype)
+    dc = np.zeros((N, H), dtype=gates.dtype)                  # f_(t+1) ⊙ δc_(t+1)
+    dh_rec = np.zeros((N, H), dtype=gates.dtype)              # δa_(t+1) Uᵀ
     if dh_out.ndim == 3:
-        dyt = dh_out.transpose(1, 0, 2)                       # (T, N, H) view
-        dh = np.zeros((N, H), dtype=gates.dtype)
-    else:
+        dyt = np.ascontiguousarray(dh_out.transpose(1, 0, 2), dtype=gates.dtype)  # (T, N, H)
+    else:                                                     # only h_T receives a gradient
         dyt = None
-        dh = np.array(dh_out, dtype=gates.dtype, copy=True)   # only h_T receives a gradient
+        zeros = np.zeros((N, H), dtype=gates.dtype)
+        last = np.ascontiguousarray(dh_out, dtype=gates.dtype)
     Ut = U.T
     for t in range(T - 1, -1, -1):
-        if dyt is not None:
-            dh += dyt[t]
-        step_back(dh, dc, gates[t], c[t], tc[t], da[t])
-        np.matmul(da[t], Ut, out=dh)                          # δa_t Uᵀ → δh_(t-1)
+        dy = dyt[t] if dyt is not None else (last if t == T - 1 else zeros)
+        step_back(dy, dh_rec, dc, gates[t], c[t], tc[t], da[t])
+        np.matmul(da[t], Ut, out=dh_rec)                      # δa_t Uᵀ, for step t−1
     da2 = da.reshape(T * N, 4 * H)                            # (T·N, 4H)
     dW = xt.reshape(T * N, D).T @ da2
     dU = h[:-1].reshape(T * N, H).T @ da2

@@ -104,7 +104,7 @@ def test_float32_tanh_approximation_error():
     a = np.linspace(-12, 12, 4 * 1000, dtype=np.float32).reshape(1, 4000)  # (N=1, 4H), H = 1000
     c = np.zeros((1, 1000), dtype=np.float32)
     out = [np.empty_like(c) for _ in range(3)]
-    cell_forward_numba(a, c, *out)                                       # g block = tanh(a_g)
+    cell_forward_numba(a, np.zeros_like(a), c, *out)                     # g block = tanh(a_g)
     exact = np.tanh(np.linspace(-12, 12, 4000)[2000:3000])
     assert np.abs(a[0, 2000:3000] - exact).max() < 4e-7
 
@@ -112,18 +112,22 @@ def test_float32_tanh_approximation_error():
 def test_cell_kernels_agree_in_place_semantics():
     rng = np.random.default_rng(7)
     N, H = 4, 3
-    a = rng.standard_normal((N, 4 * H))
+    a, hu = rng.standard_normal((N, 4 * H)), rng.standard_normal((N, 4 * H))
     outs = {}
     for name, fwd, bwd in (("numpy", cell_forward_numpy, cell_backward_numpy),
                            ("numba", cell_forward_numba, cell_backward_numba)):
         gates, cp = a.copy(), np.ones((N, H))
         c, tc, h = np.empty((N, H)), np.empty((N, H)), np.empty((N, H))
-        fwd(gates, cp, c, tc, h)
-        dh, dc, da = np.ones((N, H)), np.full((N, H), 0.5), np.empty((N, 4 * H))
-        bwd(dh, dc, gates, cp, tc, da)
-        outs[name] = (gates, c, tc, h, dc, da)
-    for r, k in zip(outs["numpy"], outs["numba"]):
-        np.testing.assert_allclose(k, r, rtol=1e-13)
+        fwd(gates, hu, cp, c, tc, h)
+        dy, dh_rec, dc, da = np.ones((N, H)), np.full((N, H), -0.3), np.full((N, H), 0.5), \
+            np.empty((N, 4 * H))
+        bwd(dy, dh_rec, dc, gates, cp, tc, da)
+        outs[name] = (gates, c, tc, h, dc, da, dy, dh_rec)
+    for what, r, k in zip(("gates", "c", "tanh c", "h", "dc", "da", "dy", "dh_rec"),
+                          outs["numpy"], outs["numba"]):
+        np.testing.assert_allclose(k, r, rtol=1e-13, err_msg=what)
+    np.testing.assert_array_equal(outs["numba"][6], 1.0)          # inputs left untouched
+    np.testing.assert_array_equal(outs["numba"][7], -0.3)
 
 
 def _torch_lstm(layer):
