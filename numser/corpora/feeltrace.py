@@ -1,4 +1,4 @@
-"""Continuous valence/arousal traces mapped onto the four classes with FEELTRACE landmarks (SPEC §1)."""
+"""Valence/arousal traces mapped onto the four classes with the FEELTRACE landmarks (SPEC §1)."""
 import numpy as np
 
 from numser import CLASSES, ParameterError

@@ -41,14 +41,14 @@ class Utterance:
 
 
 def namespaced(corpus, speaker):
-    """``"<corpus>:<speaker>"``; a speaker id that already carries the prefix is returned unchanged."""
+    """``"<corpus>:<speaker>"``; an id that already carries the prefix is returned unchanged."""
     speaker = str(speaker).strip()
     prefix = f"{corpus}:"
     return speaker if speaker.startswith(prefix) else prefix + speaker
 
 
 def label_index(name):
-    """Index of a class name in ``numser.CLASSES`` (case and surrounding blanks ignored), else None."""
+    """Index of a class name in ``numser.CLASSES`` (case and blanks around ignored), else None."""
     name = str(name).strip().lower()
     return CLASSES.index(name) if name in CLASSES else None
 

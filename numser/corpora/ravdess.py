@@ -13,8 +13,8 @@ LABELS = {"01": "neutral", "03": "happy", "04": "sad", "05": "angry"}
 AUDIO_EXTENSIONS = (".wav", ".flac")
 
 # modality-channel-emotion-intensity-statement-repetition-actor, e.g. 03-01-05-01-01-01-01.
-_NAME = re.compile(r"^(?P<modality>0[123])-(?P<channel>0[12])-(?P<emotion>0[1-8])-(?P<intensity>0[12])"
-                   r"-(?P<statement>0[12])-(?P<repetition>0[12])-(?P<actor>\d\d)$")
+_NAME = re.compile(r"^(?P<modality>0[123])-(?P<channel>0[12])-(?P<emotion>0[1-8])"
+                   r"-(?P<intensity>0[12])-(?P<statement>0[12])-(?P<repetition>0[12])-(?P<actor>\d\d)$")
 
 
 def parse_ravdess_name(name):

@@ -1,4 +1,4 @@
-"""The built-in synthetic emotional-speech corpus: a source–filter voice whose cues follow acted emotion.
+"""The built-in synthetic emotional-speech corpus: a source–filter voice with acted-emotion cues.
 
 Every speaker has a voice (F0 level, vocal-tract length, loudness, voice quality, speaking rate,
 expressiveness); every utterance is a random sequence of syllables (consonant onsets, vowels with
@@ -369,8 +369,7 @@ def resonator_cascade(x, freqs, bandwidths, *, sr):
 # One utterance
 # ---------------------------------------------------------------------------------------------
 
-#: Control rate (Hz) of the slowly varying tracks (F0, formants, envelopes), interpolated to sr.
-CONTROL_RATE = 1000
+#: Utterance length limits (s); the syllable plan is shortened or extended to fit.
 MIN_DURATION, MAX_DURATION = 1.05, 2.95
 
 
@@ -436,7 +435,7 @@ def _rosenberg(phase, open_quotient, closing):
 
 @functools.lru_cache(maxsize=None)
 def _noise_filter(kind, sr):
-    """(b, a) of the consonant noise: fricatives band-passed 2.5–7 kHz, bursts high-passed at 1 kHz."""
+    """(b, a) of consonant noise: fricatives band-passed 2.5–7 kHz, bursts high-passed at 1 kHz."""
     if kind == "fricative":
         return butter(2, [2500 / (sr / 2), min(7000, 0.45 * sr) / (sr / 2)], btype="band")
     return butter(2, 1000 / (sr / 2), btype="high")
@@ -471,7 +470,7 @@ def synthesize_utterance(voice, emotion, rng, *, sr=16000):
     cues = utterance_cues(voice, emotion, rng)
     lead, tail, plan = _syllables(rng, cues)
 
-    # Control-rate tracks: time points (s) and values, interpolated to samples at the end.
+    # Breakpoints of the slowly varying tracks, (time s, value…), interpolated to samples below.
     f0_points = []                       # (t, semitone offset) accent targets
     formant_points = []                  # (t, F1, F2, F3)
     voiced_env = []                      # (t0, t1, attack, release, gain) voiced stretches
@@ -546,7 +545,8 @@ def synthesize_utterance(voice, emotion, rng, *, sr=16000):
     for t0, t1, kind, gain in noise_segments:
         i0, i1 = int(t0 * sr), int(t1 * sr)
         b, a = _noise_filter(kind, sr)
-        ramp = np.minimum(1.0, np.minimum(np.arange(i1 - i0), np.arange(i1 - i0)[::-1]) / (0.005 * sr))
+        k = np.arange(i1 - i0)
+        ramp = np.minimum(1.0, np.minimum(k, k[::-1]) / (0.005 * sr))        # 5 ms fades
         noise[i0:i1] += gain * lfilter(b, a, white[i0:i1]) * ramp
 
     active = envelope > 0.5

@@ -63,7 +63,8 @@ def test_missing_column_names_csv(tmp_path):
 
 def test_missing_audio_file_names_csv_and_row(tmp_path):
     csv = write(tmp_path, "path,speaker,label\na.flac,1,happy\nnope.flac,1,sad\n")
-    with pytest.raises(ParameterError, match=r"manifest.csv: row 3: audio file 'nope.flac' not found"):
+    with pytest.raises(ParameterError,
+                       match=r"manifest.csv: row 3: audio file 'nope.flac' not found"):
         read_manifest(csv)
 
 

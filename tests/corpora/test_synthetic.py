@@ -5,6 +5,7 @@ Run as a script to measure a default-size corpus (generation time and the classi
 ``python tests/corpora/test_synthetic.py --speakers 40 --per-emotion 6``.
 """
 import argparse
+import csv
 import json
 import os
 import sys
@@ -76,12 +77,12 @@ def ua(y_true, y_pred, n_classes=4):
                           if np.any(y_true == k)]))
 
 
-def speaker_cv(features, labels, speakers, *, n_folds, seed=0):
+def speaker_cv(features, labels, speakers, *, n_folds, seed=0, predictions=False):
     """Pooled speaker-independent predictions of logistic regression and nearest class mean.
 
     Speakers are shuffled and cut into ``n_folds`` groups; each group is predicted by models
     fitted on the others (features standardised with the training statistics).
-    Returns ``{"logistic": UA, "nearest_mean": UA}``.
+    Returns ``{"logistic": UA, "nearest_mean": UA}`` (and the predictions if asked).
     """
     names = np.array(sorted(set(speakers)))
     groups = np.array_split(np.random.default_rng(seed).permutation(names), n_folds)
@@ -94,7 +95,8 @@ def speaker_cv(features, labels, speakers, *, n_folds, seed=0):
         pred["logistic"][test] = np.argmax(xte @ w + b, axis=1)
         means = np.stack([xtr[labels[~test] == k].mean(axis=0) for k in range(4)])
         pred["nearest_mean"][test] = np.argmin(((xte[:, None] - means) ** 2).sum(axis=2), axis=1)
-    return {name: ua(labels, p) for name, p in pred.items()}
+    result = {name: ua(labels, p) for name, p in pred.items()}
+    return (result, pred) if predictions else result
 
 
 def corpus_arrays(utterances):
@@ -358,11 +360,26 @@ def main(argv=None):
                                     per_emotion=args.per_emotion)
     generated, generated_cpu = time.perf_counter() - started, time.process_time() - cpu
     features, labels, speakers = corpus_arrays(utterances)
-    result = speaker_cv(features, labels, speakers, n_folds=args.folds, seed=args.seed)
+    result, pred = speaker_cv(features, labels, speakers, n_folds=args.folds, seed=args.seed,
+                              predictions=True)
+    confusion = np.zeros((4, 4), dtype=int)
+    np.add.at(confusion, (labels, pred["logistic"]), 1)
+    signals = [load_audio(u.path).astype(np.float64) for u in utterances]
+    with open(os.path.join(out, "manifest.csv"), newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))                   # the cue values drawn for each file
+    measured = dict(rms_dbfs=[10 * np.log10(np.mean(y ** 2)) for y in signals],
+                    voiced_tilt_db=[voiced_tilt_db(y) for y in signals],
+                    duration_s=[len(y) / SR for y in signals],
+                    drawn_f0_hz=[float(row["f0_hz"]) for row in rows],
+                    drawn_rate=[float(row["rate"]) for row in rows])
+    per_emotion = {name: {e: round(float(np.nanmean(np.array(v)[labels == k])), 2)
+                          for k, e in enumerate(CLASSES)} for name, v in measured.items()}
     print(json.dumps(dict(utterances=len(utterances), speakers=args.speakers, seed=args.seed,
                           generation_s=round(generated, 1),
                           generation_cpu_s=round(generated_cpu, 1), folds=args.folds,
-                          ua={k: round(v, 3) for k, v in result.items()})))
+                          ua={k: round(v, 3) for k, v in result.items()},
+                          logistic_confusion=confusion.tolist(),
+                          per_emotion_mean=per_emotion)))
 
 
 if __name__ == "__main__":
