@@ -7,7 +7,8 @@ speaker's min–max gain over all of the speaker's samples, take the gain-normal
 (zero-padded) and turn it into the 10×10×256 log-spectrogram volume of SPEC §2; no cache.
   numser  numser.features.extract_features(utterances, "volume", cache_dir=None)
   scipy   soundfile.read + NumPy gain + scipy.signal.stft(boundary=None, padded=False) per file
-The two are run alternately; each time is the median over repeats. The volumes of both are
+The three (numser, scipy, decoding alone) run alternately; each time is the median over repeats,
+as wall-clock and as CPU (user + system) time of this process. The volumes of both are
 compared, so the timing is of the same result. With --lld, also time
 extract_features(utterances, "lld") (the 32 LLDs of SPEC §4) on the same files, once.
 """
@@ -81,34 +82,39 @@ def main():
     print(f"{n} utterances, {len({u.speaker for u in utterances})} speakers, "
           f"repeats={args.repeats}, cpus={os.cpu_count()}")
 
-    runs = {"numser": [], "scipy": [], "decode": []}
+    pipelines = {"numser": lambda: extract_features(utterances, "volume", progress=False)[0],
+                 "scipy": lambda: scipy_volumes(utterances),
+                 "decode": lambda: decode_only(utterances)}
+    wall = {k: [] for k in pipelines}
+    cpu = {k: [] for k in pipelines}
     results = {}
     decode_only(utterances)                                     # warm the page cache
-    for _ in range(args.repeats):
-        t = time.perf_counter()
-        results["numser"], _ = extract_features(utterances, "volume", progress=False)
-        runs["numser"].append(time.perf_counter() - t)
-        t = time.perf_counter()
-        results["scipy"] = scipy_volumes(utterances)
-        runs["scipy"].append(time.perf_counter() - t)
-        t = time.perf_counter()
-        decode_only(utterances)
-        runs["decode"].append(time.perf_counter() - t)
+    for _ in range(args.repeats):                               # alternate, so load hits all
+        for key, run in pipelines.items():
+            t, c = time.perf_counter(), os.times()
+            results[key] = run()
+            c2 = os.times()
+            wall[key].append(time.perf_counter() - t)
+            cpu[key].append((c2.user - c.user) + (c2.system - c.system))
     diff = np.abs(results["numser"] - results["scipy"])
     print(f"max |numser - scipy| over all volumes: {diff.max():.2e} "
           f"(log-power; median {np.median(diff):.1e}; scipy.signal.stft keeps float32 samples "
           "in float32, numser's FFT runs in float64)")
 
-    med = {k: float(np.median(v)) for k, v in runs.items()}
-    print(f"\n| pipeline (read + gain + volume, {n} files) | seconds (median) | files/s |")
-    print("|---|---|---|")
+    med = {k: float(np.median(v)) for k, v in wall.items()}
+    med_cpu = {k: float(np.median(v)) for k, v in cpu.items()}
+    print(f"\n| pipeline (read + gain + volume, {n} files) | wall s (median) | CPU s (median) "
+          "| files/s (wall) |")
+    print("|---|---|---|---|")
     for key, label in [("numser", "numser `extract_features(kind='volume')`"),
                        ("scipy", "soundfile + `scipy.signal.stft`"),
                        ("decode", "decoding alone (soundfile.read)")]:
-        print(f"| {label} | {med[key]:.2f} | {n / med[key]:.0f} |")
-    print(f"\nratio scipy / numser = {med['scipy'] / med['numser']:.2f} "
-          f"(> 1: numser faster); without decoding: "
+        print(f"| {label} | {med[key]:.2f} | {med_cpu[key]:.2f} | {n / med[key]:.0f} |")
+    print(f"\nratio scipy / numser (> 1: numser faster): wall {med['scipy'] / med['numser']:.2f}, "
+          f"CPU {med_cpu['scipy'] / med_cpu['numser']:.2f}; beyond decoding (wall): "
           f"{(med['scipy'] - med['decode']) / max(med['numser'] - med['decode'], 1e-9):.2f}")
+    print("per-repeat wall s: " + "; ".join(f"{k} " + " ".join(f"{t:.2f}" for t in v)
+                                            for k, v in wall.items()))
 
     # Why numser's STFT runs in float64: numpy's own FFT of the same frames in both precisions.
     frames = np.random.default_rng(0).standard_normal((8, 100, 512))

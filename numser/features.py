@@ -113,16 +113,10 @@ def lld_sequence(y, *, sr=16000):
                                  hop_length=s["hop_length"])                    # (198, 32)
 
 
-#: Utterances per batched STFT: a few at a time keep the frames in the CPU cache (a whole
-#: speaker at once was slower in benchmarks/bench_features.py).
-_BATCH = 8
-
-
 def _features_of(kind, segments, sr):
     """Features of a batch of gain-normalised 2 s segments (n, 32000) → (n,) + shape."""
     if kind == "volume":
-        return np.concatenate([spectro_volume(segments[i:i + _BATCH], sr=sr)
-                               for i in range(0, len(segments), _BATCH)])
+        return spectro_volume(segments, sr=sr)       # one call for the whole speaker
     if kind == "waveform":
         return waveform_segments(segments, sr=sr)
     return np.stack([lld_sequence(s, sr=sr) for s in segments])

@@ -97,6 +97,20 @@ def test_log_spectrogram_of_a_short_signal():
     np.testing.assert_allclose(S[51:], np.log(1e-10), rtol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("win_length", [512, 400])
+def test_log_spectrogram_of_a_batch_equals_the_stft_formula(dtype, win_length):
+    y = _noise(9 * 34000, seed=5).reshape(9, 34000).astype(dtype)
+    for i in range(9):
+        y[i, 20000 + 1500 * i:] = 0                 # utterances ending before and after 2 s
+    S = log_spectrogram(y, win_length=win_length)   # 9 utterances: more than one chunk
+    assert S.shape == (9, 100, 256) and S.dtype == np.float32
+    for i in range(9):
+        X = stft(fix_length(y[i], 32000), win_length=win_length, n_frames=100)
+        expected = np.log(np.abs(X[:, :256]) ** 2 + 1e-10)
+        np.testing.assert_allclose(S[i], expected, rtol=1e-6, atol=1e-6)
+
+
 def test_log_spectrogram_uses_only_the_first_two_seconds():
     y = _noise(50000, seed=4, dtype=np.float32)
     tail_changed = y.copy()
