@@ -108,6 +108,7 @@ def conv3d_forward(x, w, b, pad, *, method="auto"):
     -------
     y : ndarray, shape (N, F, Lo, To, So), dtype of x
         Lo = L + bL + aL - kL + 1, To = T + bT + aT - kT + 1, So = S + bS + aS - kS + 1.
+        The FFT path returns a view strided along S (it saves a copy); the values are the same.
     cache : dict
         What :func:`conv3d_backward` needs: the path and its saved arrays.
 
@@ -122,15 +123,15 @@ def conv3d_forward(x, w, b, pad, *, method="auto"):
     SPEC §3: stride 1, 'same' zero padding, bias; it is cross-correlation, as in PyTorch.
     """
     _check(x, w, b, pad)
+    x = np.ascontiguousarray(x)
     pad = tuple((int(before), int(after)) for before, after in pad)
     if method == "auto":
         method = choose_method(w.shape)
     y_shape = output_shape(x.shape, w.shape, pad)
     if method == "direct":
-        xp = np.pad(x, ((0, 0), (0, 0)) + pad)                  # (N, C, Lp, Tp, Sp)
         y = np.empty(y_shape, dtype=x.dtype)
-        conv_kernels.correlate_direct(xp, w, b, y)
-        return y, {"method": "direct", "xp": xp, "w": w, "pad": pad, "x_shape": x.shape}
+        conv_kernels.correlate_direct(x, w, b, pad[0][0], pad[1][0], pad[2][0], y)
+        return y, {"method": "direct", "x": x, "w": w, "pad": pad, "x_shape": x.shape}
     if method == "fft":
         y, spectra = conv_fft.correlate_fft(x, w, b, pad, y_shape)
         return y, {"method": "fft", "spectra": spectra, "w": w, "pad": pad, "x_shape": x.shape}
@@ -168,14 +169,12 @@ def conv3d_backward(dout, cache):
     if cache["method"] == "fft":
         return conv_fft.correlate_fft_backward(dout, cache["spectra"], x_shape, w.shape, pad,
                                                n_chunks)
-    xp = cache["xp"]
-    dxp = np.empty_like(xp)
-    conv_kernels.input_grad_direct(dout, w, dxp)
-    dw = np.empty_like(w)
-    conv_kernels.weight_grad_direct(dout, xp, dw, n_chunks)
+    x = cache["x"]
     (bL, _), (bT, _), (bS, _) = pad
-    L, T, S = x_shape[2:]
-    dx = np.ascontiguousarray(dxp[:, :, bL:bL + L, bT:bT + T, bS:bS + S])   # crop (pad 0 safe)
+    dx = np.empty_like(x)
+    conv_kernels.input_grad_direct(dout, w, bL, bT, bS, dx)
+    dw = np.empty_like(w)
+    conv_kernels.weight_grad_direct(dout, x, bL, bT, bS, dw, n_chunks)
     return dx, dw, dout.sum(axis=(0, 2, 3, 4))
 
 

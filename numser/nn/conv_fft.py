@@ -249,12 +249,17 @@ def input_product(Gr, Gi, Wr, Wi, bL, bT, DX):
                 dr[:] = 0.0
                 di[:] = 0.0
                 for f in range(F):
-                    for i in range(kL):
-                        lo = l - i + bL
+                    # Taps in flipped order (i = kL-1-ii): dx is a correlation of g with the
+                    # flipped kernel, padded by kL-1-bL. Written with l - i instead, LLVM made
+                    # this loop 4x slower (measured).
+                    for ii in range(kL):
+                        i = kL - 1 - ii
+                        lo = l + ii - (kL - 1 - bL)
                         if lo < 0 or lo >= Lo:
                             continue
-                        for j in range(kT):
-                            to = t - j + bT
+                        for jj in range(kT):
+                            j = kT - 1 - jj
+                            to = t + jj - (kT - 1 - bT)
                             if to < 0 or to >= To:
                                 continue
                             gr = Gr[n, f, lo, to]
@@ -331,6 +336,8 @@ def correlate_fft(x, w, b, pad, out_shape):
     Returns
     -------
     y : ndarray, shape ``out_shape``, dtype of x
+        A view into the (..., P) inverse transform, so strided along S: cropping it would cost a
+        full copy, and the next layer (ReLU) makes a contiguous array anyway.
     spectra : tuple (Xr, Xi, Wr, Wi, P)
         Real/imaginary planes of X^ (N, C, L, T, Ω) and W~^ (F, C, kL, kT, Ω), and the FFT length;
         the backward pass reuses them.
@@ -341,7 +348,8 @@ def correlate_fft(x, w, b, pad, out_shape):
     Wr, Wi = split(kernel_spectrum(w, pad[2], P))       # (F, C, kL, kT, Ω) each
     Yf = np.empty((N, F, Lo, To, P // 2 + 1), dtype=np.result_type(x.dtype, np.complex64))
     forward_product(Xr, Xi, Wr, Wi, pad[0][0], pad[1][0], interleaved(Yf))
-    y = rows_inverse(Yf, P, So) + b[None, :, None, None, None]   # a contiguous copy
+    Yf[..., 0] += P * b[None, :, None, None]           # the bias, as the DC term (irfft divides by P)
+    y = rows_inverse(Yf, P, So)                          # a view: no copy to crop P -> So
     return y, (Xr, Xi, Wr, Wi, P)
 
 
@@ -362,6 +370,7 @@ def correlate_fft_backward(g, spectra, x_shape, w_shape, pad, n_chunks):
     Returns
     -------
     dx : ndarray, shape ``x_shape``
+        A view into the (..., P) inverse transform (strided along S), like y of the forward pass.
     dw : ndarray, shape ``w_shape``
     db : ndarray, shape (F,)
     """
@@ -372,7 +381,7 @@ def correlate_fft_backward(g, spectra, x_shape, w_shape, pad, n_chunks):
     Gr, Gi = split(rows_spectrum(g, P))                  # (N, F, Lo, To, Ω) each
     DXf = np.empty((N, C, L, T, W), dtype=np.result_type(g.dtype, np.complex64))
     input_product(Gr, Gi, Wr, Wi, pad[0][0], pad[1][0], interleaved(DXf))
-    dx = np.ascontiguousarray(rows_inverse(DXf, P, S))
+    dx = rows_inverse(DXf, P, S)                         # a view: no copy to crop P -> S
     DWr = np.empty((F, C, kL, kT, W), dtype=g.dtype)
     DWi = np.empty_like(DWr)
     weight_product(Gr, Gi, Xr, Xi, pad[0][0], pad[1][0], DWr, DWi, n_chunks)

@@ -1,9 +1,12 @@
 """Direct 3D cross-correlation (SPEC §3, §4): NumPy references and the Numba kernels they check.
 
-Every kernel here works on an input that is already zero-padded, ``xp`` of shape
+The NumPy references work on an input that is already zero-padded, ``xp`` of shape
 (N, C, Lp, Tp, Sp), and a kernel ``w`` of shape (F, C, kL, kT, kS); the output has
-(Lo, To, So) = (Lp - kL + 1, Tp - kT + 1, Sp - kS + 1). The public, padding-aware entry points
-are :func:`numser.nn.conv.conv3d_forward` and :func:`numser.nn.conv.conv3d_backward`.
+(Lo, To, So) = (Lp - kL + 1, Tp - kT + 1, Sp - kS + 1). The Numba kernels compute the same
+numbers from the *unpadded* x (N, C, L, T, S) and the leading pads (bL, bT, bS): they skip the
+taps that fall on zeros instead of building xp, which saves a copy of the input in the forward
+pass and a cropped copy of dxp in the backward pass. The public entry points are
+:func:`numser.nn.conv.conv3d_forward` and :func:`numser.nn.conv.conv3d_backward`.
 
 Equation
 --------
@@ -23,7 +26,9 @@ Notes
 -----
 The Numba kernels put the spectral axis S innermost: for one output row y[n, f, l, t, :] and one
 tap (c, i, j, k) the update is ``row[s] += w * xrow[s + k]`` over contiguous memory, which LLVM
-turns into SIMD fused multiply-adds. They cost F*C*kL*kT*kS multiply-adds per output, so they are
+turns into SIMD fused multiply-adds. The inner loops index slices with plain ``range`` indices:
+an index that might be negative (``s + k - bS``) makes Numba emit a wraparound check per element,
+which blocked vectorisation and measured several times slower. They cost F*C*kL*kT*kS multiply-adds per output, so they are
 the right tool for short spectral kernels only; long ones go through :mod:`numser.nn.conv_fft`.
 """
 import numpy as np
@@ -117,9 +122,13 @@ def weight_grad_reference(g, xp, kernel):
 # ----------------------------------------------------------------------------------------------
 
 @njit(parallel=True, cache=True, fastmath=True)
-def correlate_direct(xp, w, b, y):
-    """Numba twin of :func:`correlate_reference`; writes into ``y`` (N, F, Lo, To, So)."""
-    N, C = xp.shape[0], xp.shape[1]
+def correlate_direct(x, w, b, bL, bT, bS, y):
+    """Numba twin of :func:`correlate_reference` on the *unpadded* x; writes y (N, F, Lo, To, So).
+
+    The padding (bL, bT, bS) before each axis is never materialised: taps that fall on it are
+    skipped (rows along L, T) or clipped out of the s range (along S).
+    """
+    N, C, L, T, S = x.shape
     F, _, kL, kT, kS = w.shape
     _, _, Lo, To, So = y.shape
     for nf in prange(N * F):                    # (n, f) pairs write disjoint output blocks
@@ -127,48 +136,70 @@ def correlate_direct(xp, w, b, y):
         for l in range(Lo):
             for t in range(To):
                 row = y[n, f, l, t]
-                for s in range(So):
-                    row[s] = b[f]
+                row[:] = b[f]
                 for c in range(C):
                     for i in range(kL):
+                        li = l + i - bL
+                        if li < 0 or li >= L:
+                            continue            # the whole tap row is zero padding
                         for j in range(kT):
-                            xrow = xp[n, c, l + i, t + j]
+                            tj = t + j - bT
+                            if tj < 0 or tj >= T:
+                                continue
+                            xrow = x[n, c, li, tj]
                             for k in range(kS):
                                 wv = w[f, c, i, j, k]
-                                for s in range(So):
-                                    row[s] += wv * xrow[s + k]
+                                off = k - bS    # y[s] += w * x[s + off] where 0 <= s + off < S
+                                s0, s1 = max(0, -off), min(So, S - off)
+                                dst, src = row[s0:s1], xrow[s0 + off:s1 + off]
+                                for s in range(s1 - s0):    # range indices: no wraparound checks
+                                    dst[s] += wv * src[s]
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def input_grad_direct(g, w, dxp):
-    """Numba twin of :func:`input_grad_reference`; overwrites ``dxp`` (N, C, Lp, Tp, Sp)."""
+def input_grad_direct(g, w, bL, bT, bS, dx):
+    """Numba twin of :func:`input_grad_reference`, cropped: overwrites dx (N, C, L, T, S).
+
+    Scatters every g row through every tap; contributions that land on the padding are dropped.
+    """
     N, F, Lo, To, So = g.shape
-    C, kL, kT, kS = w.shape[1], w.shape[2], w.shape[3], w.shape[4]
+    _, C, L, T, S = dx.shape
+    kL, kT, kS = w.shape[2], w.shape[3], w.shape[4]
     for nc in prange(N * C):                    # (n, c) pairs write disjoint input blocks
         n, c = nc // C, nc % C
-        dxp[n, c] = 0.0
+        dx[n, c] = 0.0
         for f in range(F):
             for l in range(Lo):
                 for t in range(To):
                     grow = g[n, f, l, t]
                     for i in range(kL):
+                        li = l + i - bL
+                        if li < 0 or li >= L:
+                            continue
                         for j in range(kT):
-                            drow = dxp[n, c, l + i, t + j]
+                            tj = t + j - bT
+                            if tj < 0 or tj >= T:
+                                continue
+                            drow = dx[n, c, li, tj]
                             for k in range(kS):
                                 wv = w[f, c, i, j, k]
-                                for s in range(So):
-                                    drow[s + k] += wv * grow[s]
+                                off = k - bS
+                                s0, s1 = max(0, -off), min(So, S - off)
+                                dst, src = drow[s0 + off:s1 + off], grow[s0:s1]
+                                for s in range(s1 - s0):
+                                    dst[s] += wv * src[s]
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def weight_grad_direct(g, xp, dw, n_chunks):
-    """Numba twin of the dw half of :func:`weight_grad_reference`; overwrites ``dw``.
+def weight_grad_direct(g, x, bL, bT, bS, dw, n_chunks):
+    """Numba twin of the dw half of :func:`weight_grad_reference` on the unpadded x; overwrites dw.
 
     The batch is cut into ``n_chunks`` interleaved chunks (one per thread), each summing into its
     own partial dw, so no two threads write the same memory; the partials are added at the end.
     """
     N, F, Lo, To, So = g.shape
-    C, kL, kT, kS = dw.shape[1], dw.shape[2], dw.shape[3], dw.shape[4]
+    _, C, L, T, S = x.shape
+    kL, kT, kS = dw.shape[2], dw.shape[3], dw.shape[4]
     partial = np.zeros((n_chunks,) + dw.shape, dtype=dw.dtype)
     for chunk in prange(n_chunks):
         for n in range(chunk, N, n_chunks):
@@ -178,12 +209,21 @@ def weight_grad_direct(g, xp, dw, n_chunks):
                         for t in range(To):
                             grow = g[n, f, l, t]
                             for i in range(kL):
+                                li = l + i - bL
+                                if li < 0 or li >= L:
+                                    continue
                                 for j in range(kT):
-                                    xrow = xp[n, c, l + i, t + j]
+                                    tj = t + j - bT
+                                    if tj < 0 or tj >= T:
+                                        continue
+                                    xrow = x[n, c, li, tj]
                                     for k in range(kS):
-                                        acc = 0.0
-                                        for s in range(So):
-                                            acc += grow[s] * xrow[s + k]
+                                        off = k - bS
+                                        s0, s1 = max(0, -off), min(So, S - off)
+                                        gs, xs = grow[s0:s1], xrow[s0 + off:s1 + off]
+                                        acc = dw.dtype.type(0)   # sum in the dtype of x
+                                        for s in range(s1 - s0):
+                                            acc += gs[s] * xs[s]
                                         partial[chunk, f, c, i, j, k] += acc
     dw[...] = 0.0
     for chunk in range(n_chunks):

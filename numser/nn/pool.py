@@ -96,19 +96,31 @@ def maxpool_kernel(x, pL, pT, pS, y, arg):
 
 @njit(parallel=True, cache=True)
 def maxpool_backward_kernel(dout, arg, pL, pT, pS, dx):
-    """Numba twin of :func:`maxpool_backward_reference`; overwrites dx (N, C, L, T, S)."""
+    """Numba twin of :func:`maxpool_backward_reference`; overwrites dx (N, C, L, T, S).
+
+    Walks dx row by row in memory order and writes every element once (the routed gradient or
+    zero), which is faster than zero-filling dx and then scattering into it.
+    """
     N, C, Lo, To, So = dout.shape
+    L, T, S = dx.shape[2], dx.shape[3], dx.shape[4]
     for nc in prange(N * C):
         n, c = nc // C, nc % C
-        dx[n, c] = 0.0
-        for l in range(Lo):
-            for t in range(To):
+        for li in range(L):
+            l, i = li // pL, li % pL
+            for tj in range(T):
+                t, j = tj // pT, tj % pT
+                row = dx[n, c, li, tj]
+                if l >= Lo or t >= To:
+                    row[:] = 0.0                # trailing remainder: no window, no gradient
+                    continue
+                first = (i * pT + j) * pS       # window index of (i, j, 0)
                 for s in range(So):
-                    where = arg[n, c, l, t, s]
-                    i = where // (pT * pS)
-                    j = (where // pS) % pT
-                    k = where % pS
-                    dx[n, c, l * pL + i, t * pT + j, s * pS + k] = dout[n, c, l, t, s]
+                    where = arg[n, c, l, t, s] - first
+                    value = dout[n, c, l, t, s]
+                    for k in range(pS):
+                        row[s * pS + k] = value if where == k else 0.0
+                for s in range(So * pS, S):
+                    row[s] = 0.0
 
 
 def maxpool3d_forward(x, size):

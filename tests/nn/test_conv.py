@@ -63,18 +63,21 @@ def numerical_gradient(f, array, h=1e-5):
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_direct_kernels_match_reference(case):
     x, w, b, g, pad = make(case, np.float64)
-    xp = np.pad(x, ((0, 0), (0, 0)) + pad)
+    xp = np.pad(x, ((0, 0), (0, 0)) + pad)                 # the references take padded input
+    lead = pad[0][0], pad[1][0], pad[2][0]                 # the kernels skip the padding
     y = np.empty(g.shape)
-    conv_kernels.correlate_direct(xp, w, b, y)
+    conv_kernels.correlate_direct(x, w, b, *lead, y)
     np.testing.assert_allclose(y, conv_kernels.correlate_reference(xp, w, b), rtol=1e-10, atol=1e-10,
                                err_msg="correlate_direct (y)")
-    dxp = np.empty_like(xp)
-    conv_kernels.input_grad_direct(g, w, dxp)
-    np.testing.assert_allclose(dxp, conv_kernels.input_grad_reference(g, w, xp.shape),
-                               rtol=1e-10, atol=1e-10, err_msg="input_grad_direct (dxp)")
+    dx = np.empty_like(x)
+    conv_kernels.input_grad_direct(g, w, *lead, dx)
+    dxp = conv_kernels.input_grad_reference(g, w, xp.shape)
+    crop = tuple(slice(before, before + n) for (before, _), n in zip(pad, x.shape[2:]))
+    np.testing.assert_allclose(dx, dxp[(slice(None), slice(None)) + crop],
+                               rtol=1e-10, atol=1e-10, err_msg="input_grad_direct (dx)")
     for n_chunks in (1, 2):
         dw = np.empty_like(w)
-        conv_kernels.weight_grad_direct(g, xp, dw, n_chunks)
+        conv_kernels.weight_grad_direct(g, x, *lead, dw, n_chunks)
         np.testing.assert_allclose(dw, conv_kernels.weight_grad_reference(g, xp, w.shape[2:])[0],
                                    rtol=1e-10, atol=1e-10, err_msg="weight_grad_direct (dw)")
 
