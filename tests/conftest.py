@@ -19,17 +19,17 @@ def corpus_dir(name):
 
 @pytest.fixture(scope="session")
 def small_synthetic(tmp_path_factory):
-    """A small built-in synthetic corpus (12 speakers × 4 emotions × 4 utterances) with its
-    volumes and LLD frames, split by speaker: 8 training, 2 validation, 2 test speakers."""
+    """A small built-in synthetic corpus (16 speakers × 4 emotions × 4 utterances) with its
+    volumes and LLD frames, split by speaker: 10 training, 3 validation, 3 test speakers."""
     import numpy as np
 
     from numser.corpora.synthetic import generate_synthetic
     from numser.features import extract_features
 
     folder = tmp_path_factory.mktemp("synthetic")
-    utts = generate_synthetic(folder / "corpus", seed=0, n_speakers=12, per_emotion=4)
+    utts = generate_synthetic(folder / "corpus", seed=0, n_speakers=16, per_emotion=4)
     speakers = sorted({u.speaker for u in utts})
-    split = {s: ("train" if i < 8 else "val" if i < 10 else "test") for i, s in enumerate(speakers)}
+    split = {s: ("train" if i < 10 else "val" if i < 13 else "test") for i, s in enumerate(speakers)}
     data = {"utterances": utts}
     for kind in ("volume", "lld"):
         x, kept = extract_features(utts, kind, cache_dir=folder / "cache", progress=False)

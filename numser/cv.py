@@ -1,0 +1,449 @@
+"""``python -m numser.cv``: the paper's speaker-independent protocol end to end (SPEC §6).
+
+corpora → features → 5 speaker-independent folds → for every (method, configuration, fold) an
+independent task (train with early stopping, fit the ELM, test) whose result is written atomically
+as its own JSON file → tables, significance tests and figures (:mod:`numser.report`).
+
+A rerun with the same arguments skips finished tasks and resumes the one in flight from its last
+epoch, so an interrupted run loses at most one epoch. Arguments that would make results
+incomparable (corpora, seed, folds, training set-up) are refused for an existing ``--out``.
+"""
+import argparse
+import concurrent.futures
+import hashlib
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from numser import CLASSES, ParameterError
+
+DEFAULT_METHODS = ("3d-cnn-dnn", "3d-cnn-dnn-elm", "dnn-elm", "lstm-elm")
+TABLE4_METHODS = ("dnn-elm", "lstm-elm", "1d-cnn-lstm", "2d-cnn-lstm", "2d-cnn-lstm-dnn",
+                  "3d-cnn-dnn", "3d-cnn-dnn-elm")
+PROPOSED = ("3d-cnn-dnn", "3d-cnn-dnn-elm")
+EXAMPLES = """
+examples:
+  python -m numser.cv                                   # built-in synthetic corpus, default methods
+  python -m numser.cv --quick                           # a smoke run in about a minute
+  python -m numser.cv --corpus emodb=../shared/corpora/emodb --corpus ravdess=../shared/corpora/ravdess \\
+      --methods 3d-cnn-dnn,lstm-elm --out runs/emodb-ravdess --jobs 2
+  python -m numser.cv --corpus manifest=my_corpus/manifest.csv --table3 --out runs/table3
+  python -m numser.cv --table4 --out runs/table4        # every Table 4 method at the paper's configurations
+  # interrupted? run the same command again: finished tasks are skipped, the one in flight resumes.
+  python -m numser.report runs/table4                   # rebuild tables and figures from the JSON
+"""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One (method, configuration, fold): trained, tested and saved on its own."""
+
+    method: str
+    config: tuple  # sorted (key, value) pairs of the builder's keyword arguments
+    fold: int
+
+    @property
+    def name(self):
+        parts = [self.method] + [f"{k}{'x'.join(map(str, v)) if isinstance(v, tuple) else v}"
+                                 for k, v in self.config]
+        return "__".join(parts) + f"__fold{self.fold}"
+
+    def kwargs(self):
+        return dict(self.config)
+
+
+# --- the command line -------------------------------------------------------------------------
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        prog="python -m numser.cv", epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run Kim et al. 2017's speaker-independent 5-fold protocol on one or more "
+                    "corpora and write Table 3/4/5, significance tests and figures.")
+    p.add_argument("--corpus", action="append", metavar="SPEC",
+                   help="a corpus to add (repeatable): 'synthetic' (default; 'synthetic=N' for N "
+                        "speakers), 'emodb=DIR', 'ravdess=DIR', 'manifest=CSV' (columns path, "
+                        "speaker, label[, corpus, gender]); all corpora are pooled per fold")
+    p.add_argument("--methods", metavar="M,M",
+                   help=f"comma-separated methods (default: {','.join(DEFAULT_METHODS)}); "
+                        f"all: {','.join(TABLE4_METHODS)}")
+    p.add_argument("--kernels", metavar="KxKxK,...", default="2x2x128",
+                   help="3D kernels (kL x kT x kS) for the 3D models; the 2D models use the kS "
+                        "values of these kernels (default 2x2x128)")
+    p.add_argument("--depths", metavar="D,D", default="3",
+                   help="number of convolution layers of the 3D models (default 3)")
+    p.add_argument("--cells", metavar="C,C", default="128",
+                   help="LSTM cells of the 1D-CNN-LSTM (default 128; the paper also has 256)")
+    p.add_argument("--context", type=int, default=1,
+                   help="frames of context of the DNN-ELM input (1: the paper's 141K parameters; 5)")
+    p.add_argument("--table3", action="store_true",
+                   help="add Table 3: the 3D-CNN-DNN at depth 3 with all twelve kernels")
+    p.add_argument("--table4", action="store_true",
+                   help="add Table 4: every method at the paper's configurations (kS 2/32/128, "
+                        "depth 2 and 3, 128 and 256 cells)")
+    p.add_argument("--folds", type=int, default=5, help="speaker-independent folds (default 5)")
+    p.add_argument("--only-folds", metavar="F,F",
+                   help="run only these folds now (the others stay to do; for splitting a run)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the speaker shuffle, weights, dropout and batches (default 0)")
+    p.add_argument("--epochs", type=int, default=20, help="at most this many epochs (default 20)")
+    p.add_argument("--patience", type=int, default=5,
+                   help="stop after this many epochs without a better validation UA; 0 = never "
+                        "(default 5; the best epoch's weights are kept either way)")
+    p.add_argument("--batch-size", type=int, default=128, help="mini-batch size (default 128)")
+    p.add_argument("--max-per-speaker", type=int, default=0,
+                   help="use at most N utterances per speaker (0 = all; for smoke runs)")
+    p.add_argument("--tsne-fold", type=int, default=0,
+                   help="the test fold whose top-layer activations Figure 3 embeds (default 0)")
+    p.add_argument("--out", default="runs/default", help="output folder (default runs/default)")
+    p.add_argument("--cache", default=os.path.join(os.path.expanduser("~"), ".cache", "numser"),
+                   help="feature, synthetic-corpus and checkpoint cache (default ~/.cache/numser)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="tasks run in parallel processes; threads per process = cores // jobs")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: a small synthetic corpus (or 6 utterances per speaker), "
+                        "2 epochs, t-SNE shortened")
+    return p.parse_args(argv)
+
+
+def _split(text, convert=str):
+    return [convert(t.strip()) for t in str(text).split(",") if t.strip()]
+
+
+def _kernel(text):
+    try:
+        k = tuple(int(v) for v in text.lower().split("x"))
+    except ValueError:
+        k = ()
+    if len(k) != 3 or min(k) < 1:
+        raise ParameterError(f"--kernels: {text!r} is not a kernel like 2x2x128")
+    return k
+
+
+def plan_tasks(args):
+    """The (method, configuration, fold) tasks the arguments ask for, in a fixed order."""
+    from numser.models import METHODS, TABLE3_KERNELS
+    methods = _split(args.methods) if args.methods else []
+    for m in methods:
+        if m not in METHODS:
+            raise ParameterError(f"--methods: unknown method {m!r}; choose from {', '.join(METHODS)}")
+    kernels = [_kernel(k) for k in _split(args.kernels)]
+    depths = _split(args.depths, int)
+    cells = _split(args.cells, int)
+    configs = []
+
+    def add(method, **kw):
+        key = (method, tuple(sorted(kw.items())))
+        if key not in configs:
+            configs.append(key)
+
+    def add_method(m, kernels, depths, cells):
+        if m.startswith("3d"):
+            for k in kernels:
+                for d in depths:
+                    add(m, kernel=k, depth=d)
+        elif m.startswith("2d"):
+            for ks in sorted({k[2] for k in kernels}):
+                add(m, kernel=(1, 2, ks))
+        elif m == "1d-cnn-lstm":
+            for c in cells:
+                add(m, cells=c)
+        elif m == "dnn-elm":
+            add(m, context=args.context)
+        else:
+            add(m)
+
+    if not methods and not args.table3 and not args.table4:
+        methods = list(DEFAULT_METHODS)
+    for m in methods:
+        add_method(m, kernels, depths, cells)
+    if args.table3:
+        for k in TABLE3_KERNELS:
+            add("3d-cnn-dnn", kernel=k, depth=3)
+    if args.table4:
+        for m in TABLE4_METHODS:
+            add_method(m, [(2, 2, 2), (2, 2, 32), (2, 2, 128)], [2, 3] if m in PROPOSED else [3],
+                       [128, 256])
+    folds = range(args.folds)
+    if args.only_folds:
+        folds = _split(args.only_folds, int)
+        if any(f < 0 or f >= args.folds for f in folds):
+            raise ParameterError(f"--only-folds: folds are numbered 0..{args.folds - 1}")
+    return [Task(m, cfg, f) for m, cfg in configs for f in folds]
+
+
+# --- data ------------------------------------------------------------------------------------
+
+def load_data(args, log):
+    """Utterances of the requested corpora (subsampled for smoke runs), as one list."""
+    from numser.corpora import load_corpora
+    specs = args.corpus or ["synthetic"]
+    if args.quick:
+        specs = ["synthetic=10" if s == "synthetic" else s for s in specs]
+    utterances = load_corpora(specs, cache_dir=os.path.join(args.cache, "corpora"),
+                              seed=args.seed, **({"per_emotion": 3} if args.quick else {}))
+    limit = args.max_per_speaker or (6 if args.quick and specs != ["synthetic=10"] else 0)
+    if limit:
+        rng = np.random.default_rng(args.seed)
+        by_speaker = {}
+        for i, u in enumerate(utterances):
+            by_speaker.setdefault(u.speaker, []).append(i)
+        keep = sorted(i for idx in by_speaker.values()
+                      for i in (rng.permutation(idx)[:limit] if len(idx) > limit else idx))
+        utterances = [utterances[i] for i in keep]
+    corpora = sorted({u.corpus for u in utterances})
+    log(f"data: {len(utterances)} utterances, {len({u.speaker for u in utterances})} speakers, "
+        f"corpora {', '.join(corpora)}; classes "
+        + ", ".join(f"{c} {sum(u.label == i for u in utterances)}" for i, c in enumerate(CLASSES)))
+    return utterances
+
+
+def feature_arrays(utterances, kinds, cache, log):
+    """Extract each kind of feature once, store it as ``.npy`` for the worker processes.
+
+    Returns (paths by kind, index of the utterances that loaded in every kind).
+    """
+    from numser.features import extract_features
+    digest = hashlib.sha1(json.dumps([(u.path, u.speaker) for u in utterances]).encode())
+    folder = os.path.join(cache, "arrays", digest.hexdigest()[:16])
+    os.makedirs(folder, exist_ok=True)
+    paths, kept_all = {}, None
+    for kind in sorted(kinds):
+        path = os.path.join(folder, f"{kind}.npy")
+        kept_path = os.path.join(folder, f"{kind}.kept.npy")
+        if not (os.path.exists(path) and os.path.exists(kept_path)):
+            log(f"features: extracting '{kind}' for {len(utterances)} utterances")
+            x, kept = extract_features(utterances, kind,
+                                       cache_dir=os.path.join(cache, "features"), progress=True)
+            _atomic_npy(path, np.ascontiguousarray(x, dtype=np.float32))
+            _atomic_npy(kept_path, np.asarray(kept, dtype=np.int64))
+        kept = np.load(kept_path)
+        paths[kind] = (path, kept_path)
+        kept_all = set(kept) if kept_all is None else kept_all & set(kept)
+    return paths, np.array(sorted(kept_all), dtype=np.int64)
+
+
+def _atomic_npy(path, array):
+    tmp = f"{path}.tmp{os.getpid()}.npy"
+    np.save(tmp, array)
+    os.replace(tmp, path)
+
+
+# --- one task -------------------------------------------------------------------------------
+
+def run_task(task, job):
+    """Train, fit the ELM, test and save one task; returns its result dict (also written)."""
+    from numser.folds import Fold
+    from numser.features import Standardiser
+    from numser.metrics import confusion_matrix, per_speaker_ua, unweighted_accuracy
+    from numser.models import build
+    from numser.train import TrainConfig, fit_elm, train
+
+    def log(msg):
+        print(f"[{task.name}] {msg}", file=sys.stderr, flush=True)
+
+    t0 = time.time()
+    meta = job["utterances"]
+    fold = Fold(**{k: (frozenset(v) if k != "index" else v) for k, v in job["folds"][task.fold].items()})
+    model = build(task.method, seed=job["seed"], **task.kwargs())
+    path, kept_path = job["arrays"][model.input_kind]
+    x_all, kept = np.load(path, mmap_mode="r"), np.load(kept_path)
+    row = {int(u): i for i, u in enumerate(kept)}            # utterance index → array row
+    use = np.array(job["use"], dtype=np.int64)
+    speakers = np.array([meta["speaker"][i] for i in use])
+    labels = np.array([meta["label"][i] for i in use], dtype=np.int64)
+    train_m, val_m, test_m = fold.masks(speakers)
+    rows = np.array([row[i] for i in use])
+    x = {s: np.asarray(x_all[rows[m]]) for s, m in (("train", train_m), ("val", val_m),
+                                                    ("test", test_m))}
+    y = {"train": labels[train_m], "val": labels[val_m], "test": labels[test_m]}
+    if model.input_kind != "waveform":                     # per-bin / per-LLD, training split only
+        scaler = Standardiser().fit(x["train"])
+        x = {s: scaler.transform(v).astype(np.float32) for s, v in x.items()}
+    log(f"{model!r}; train {len(y['train'])}, val {len(y['val'])}, test {len(y['test'])} "
+        f"utterances")
+    config = TrainConfig(batch_size=job["batch_size"], max_epochs=job["epochs"],
+                         patience=job["patience"] or None, seed=job["seed"] + task.fold)
+    ckpt = os.path.join(job["checkpoints"], task.name + ".npz")
+    fit = train(model, x["train"], y["train"], x["val"], y["val"], config, checkpoint=ckpt, log=log)
+    t_train = time.time() - t0
+    elm_table = fit_elm(model, x["train"], y["train"], x["val"], y["val"], seed=job["seed"]) \
+        if model.per_step else None
+    t1 = time.time()
+    pred = model.predict(x["test"])
+    test_speakers = speakers[test_m]
+    corpora = np.array([s.split(":")[0] for s in test_speakers])
+    result = {
+        "task": task.name, "method": task.method, "config": model.config.label(),
+        "kwargs": {k: list(v) if isinstance(v, tuple) else v for k, v in task.config},
+        "fold": task.fold, "n_params": model.n_params(),
+        "paper_params_k": model.config.paper_params_k(),
+        "test_ua": unweighted_accuracy(y["test"], pred),
+        "val_ua": fit["best_val_ua"], "best_epoch": fit["best_epoch"], "history": fit["history"],
+        "elm": _jsonable(elm_table),
+        "per_speaker_ua": per_speaker_ua(y["test"], pred, test_speakers),
+        "per_corpus_ua": {c: unweighted_accuracy(y["test"][corpora == c], pred[corpora == c])
+                          for c in sorted(set(corpora))},
+        "confusion": confusion_matrix(y["test"], pred).tolist(),
+        "y_true": y["test"].tolist(), "y_pred": pred.tolist(),
+        "test_speakers": test_speakers.tolist(),
+        "n_train": int(len(y["train"])), "n_val": int(len(y["val"])), "n_test": int(len(y["test"])),
+    }
+    if task.fold == job["tsne_fold"]:
+        from numser.tsne import tsne
+        emb = model.embed(x["test"])
+        result["tsne"] = tsne(emb, perplexity=min(30.0, (len(emb) - 1) / 3.5),
+                              n_iter=job["tsne_iter"], seed=job["seed"]).round(4).tolist()
+    result.update(seconds_train=t_train, seconds_eval=time.time() - t1,
+                  seconds=time.time() - t0, finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                  git_commit=job["git_commit"])
+    write_json(os.path.join(job["out"], "tasks", task.name + ".json"), result)
+    if os.path.exists(ckpt):
+        os.remove(ckpt)                                   # the JSON now holds what matters
+    log(f"test UA {result['test_ua']:.3f} (val {fit['best_val_ua']:.3f}), "
+        f"{result['seconds']:.0f}s")
+    return result
+
+
+def _jsonable(value):
+    if value is None:
+        return None
+    return json.loads(json.dumps(value, default=lambda o: o.tolist() if hasattr(o, "tolist")
+                                 else str(o)))
+
+
+def write_json(path, data):
+    """Write JSON atomically (temporary file + rename): readers never see half a file."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1)
+    os.replace(tmp, path)
+
+
+def _worker_init(threads):
+    # Set before numba/numpy start their pools in this fresh (spawned) process.
+    for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+
+
+def _run_task_in_worker(task, job):
+    return run_task(task, job)
+
+
+# --- the run --------------------------------------------------------------------------------
+
+def _git_commit():
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, cwd=os.path.dirname(__file__), timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def check_run_settings(out, settings):
+    """Refuse an ``--out`` that holds a run whose results would not be comparable with this one."""
+    path = os.path.join(out, "run.json")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            old = json.load(f)
+        diff = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
+        if diff:
+            what = "; ".join(f"{k}: {a!r} there, {b!r} now" for k, (a, b) in diff.items())
+            raise ParameterError(f"{out} holds a run with other settings ({what}); its results "
+                                 f"would not be comparable: use another --out or the same arguments")
+    write_json(path, settings)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    try:
+        return _main(args, log)
+    except ParameterError as e:
+        print(f"numser.cv: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nnumser.cv: interrupted; finished tasks are saved — run the same command again "
+              "to resume", file=sys.stderr)
+        return 130
+
+
+def _main(args, log):
+    from numser.folds import speaker_folds
+    from numser.models import build
+    from numser.report import write_report
+    if args.quick:
+        args.epochs = min(args.epochs, 2)
+    for name in ("folds", "epochs", "batch_size", "jobs"):
+        if getattr(args, name) < 1:
+            raise ParameterError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if not 0 <= args.tsne_fold < args.folds:
+        raise ParameterError(f"--tsne-fold must be in 0..{args.folds - 1}")
+    tasks = plan_tasks(args)
+    utterances = load_data(args, log)
+    settings = {"corpora": sorted(args.corpus or ["synthetic"]), "seed": args.seed,
+                "folds": args.folds, "epochs": args.epochs, "patience": args.patience,
+                "batch_size": args.batch_size, "max_per_speaker": args.max_per_speaker,
+                "quick": args.quick, "n_utterances": len(utterances)}
+    os.makedirs(args.out, exist_ok=True)
+    check_run_settings(args.out, settings)
+    kinds = {build(t.method, **t.kwargs()).input_kind for t in tasks}
+    arrays, kept = feature_arrays(utterances, kinds, args.cache, log)
+    use = kept.tolist()
+    speakers = [utterances[i].speaker for i in use]
+    folds = speaker_folds([utterances[i].corpus for i in use], speakers,
+                          n_folds=args.folds, seed=args.seed)
+    run_hash = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    job = {"utterances": {"speaker": [u.speaker for u in utterances],
+                          "label": [int(u.label) for u in utterances]},
+           "use": use, "arrays": arrays, "seed": args.seed, "epochs": args.epochs,
+           "patience": args.patience, "batch_size": args.batch_size,
+           "folds": [{"index": f.index, "test": sorted(f.test), "val": sorted(f.val),
+                      "train": sorted(f.train)} for f in folds],
+           "checkpoints": os.path.join(args.cache, "checkpoints", run_hash),
+           "out": args.out, "tsne_fold": args.tsne_fold,
+           "tsne_iter": 300 if args.quick else 1000, "git_commit": _git_commit()}
+    write_json(os.path.join(args.out, "folds.json"), job["folds"])
+    todo = [t for t in tasks
+            if not os.path.exists(os.path.join(args.out, "tasks", t.name + ".json"))]
+    log(f"tasks: {len(tasks)} planned, {len(tasks) - len(todo)} already done, {len(todo)} to run"
+        f" ({args.jobs} at a time)")
+    start, done = time.time(), 0
+
+    def progress(result):
+        nonlocal done
+        done += 1
+        eta = (time.time() - start) / done * (len(todo) - done)
+        log(f"== {done}/{len(todo)} tasks done  ({result['task']}: UA {result['test_ua']:.3f})  "
+            f"elapsed {time.time() - start:.0f}s  ETA {eta:.0f}s")
+
+    if args.jobs == 1:
+        for task in todo:
+            progress(run_task(task, job))
+    else:
+        cores = os.cpu_count() or 1
+        ctx = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(
+                args.jobs, mp_context=ctx, initializer=_worker_init,
+                initargs=(max(1, cores // args.jobs),)) as pool:
+            futures = [pool.submit(_run_task_in_worker, t, job) for t in todo]
+            for fut in concurrent.futures.as_completed(futures):
+                progress(fut.result())
+    log(f"all {len(tasks)} tasks done in {time.time() - start:.0f}s; writing the report")
+    tables = write_report(args.out)
+    print(tables)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,309 @@
+"""The paper's tables and figures from a run's task JSON files (SPEC §6): ``python -m numser.report DIR``.
+
+Reads ``DIR/tasks/*.json`` (one per method, configuration and fold, as written by
+:mod:`numser.cv`) and writes ``DIR/results.json``, ``DIR/tables.md`` and PNG figures:
+Table 3 (best / worst / mean ± std UA over folds per kernel), Table 4 (method, configuration,
+parameters, UA mean ± std, Wilcoxon p against the best proposed model), per-corpus UA, the
+significance tests with the pairing each used, Table 5 (row-normalised confusion matrices in %),
+cost, Figure 3 (t-SNE) and UA per fold and per speaker.
+"""
+import glob
+import json
+import os
+import sys
+
+import numpy as np
+
+from numser import CLASSES
+from numser.metrics import row_normalised
+from numser.stats import wilcoxon
+
+PROPOSED = ("3d-cnn-dnn", "3d-cnn-dnn-elm")
+ORDER = ("dnn-elm", "lstm-elm", "1d-cnn-lstm", "2d-cnn-lstm", "2d-cnn-lstm-dnn", "3d-cnn-dnn",
+         "3d-cnn-dnn-elm")
+#: Figure 3's colours (the paper's caption): neutral green, happy orange, sad blue, angry red.
+COLOURS = {"neutral": "tab:green", "happy": "tab:orange", "sad": "tab:blue", "angry": "tab:red"}
+ALPHA = 0.01
+
+
+def load_tasks(out):
+    """Every finished task result of a run folder, sorted by method order, config and fold."""
+    tasks = []
+    for path in sorted(glob.glob(os.path.join(out, "tasks", "*.json"))):
+        with open(path, encoding="utf-8") as f:
+            tasks.append(json.load(f))
+    return sorted(tasks, key=lambda t: (_method_rank(t["method"]), t["config"], t["fold"]))
+
+
+def _method_rank(method):
+    return ORDER.index(method) if method in ORDER else len(ORDER)
+
+
+def group(tasks):
+    """{(method, config): [task per fold]} in display order."""
+    groups = {}
+    for t in tasks:
+        groups.setdefault((t["method"], t["config"]), []).append(t)
+    return groups
+
+
+def summarise(runs):
+    """UA statistics of one (method, configuration) over its folds."""
+    uas = np.array([r["test_ua"] for r in runs])
+    speakers = {}
+    for r in runs:
+        speakers.update(r["per_speaker_ua"])
+    confusion = np.sum([r["confusion"] for r in runs], axis=0)
+    return {"method": runs[0]["method"], "config": runs[0]["config"],
+            "kwargs": runs[0]["kwargs"], "n_params": runs[0]["n_params"],
+            "paper_params_k": runs[0]["paper_params_k"], "folds": [r["fold"] for r in runs],
+            "fold_ua": uas.tolist(), "mean": float(uas.mean()), "std": float(uas.std()),
+            "best": float(uas.max()), "worst": float(uas.min()), "per_speaker_ua": speakers,
+            "per_corpus_ua": _per_corpus(runs), "confusion": confusion.tolist(),
+            "seconds_train": float(sum(r["seconds_train"] for r in runs)),
+            "seconds_eval": float(sum(r["seconds_eval"] for r in runs)),
+            "best_epochs": [r["best_epoch"] for r in runs]}
+
+
+def _per_corpus(runs):
+    """UA per corpus over the pooled test predictions of all folds (each speaker tested once)."""
+    y_true, y_pred, corpus = [], [], []
+    for r in runs:
+        y_true += r["y_true"]
+        y_pred += r["y_pred"]
+        corpus += [s.split(":")[0] for s in r["test_speakers"]]
+    from numser.metrics import unweighted_accuracy
+    y_true, y_pred, corpus = map(np.array, (y_true, y_pred, corpus))
+    return {c: float(unweighted_accuracy(y_true[corpus == c], y_pred[corpus == c]))
+            for c in sorted(set(corpus))}
+
+
+def paired_test(a, b, pairing):
+    """Two-sided Wilcoxon signed-rank test of summaries ``a`` vs ``b`` on the given pairing.
+
+    ``pairing='speaker'`` pairs the per-speaker UAs of every test speaker both were tested on;
+    ``pairing='fold'`` pairs the fold UAs (5 folds can never reach α = .01: the smallest exact
+    two-sided p-value with 5 pairs is 2/32 = .0625).
+    """
+    if pairing == "speaker":
+        keys = sorted(set(a["per_speaker_ua"]) & set(b["per_speaker_ua"]))
+        x = [a["per_speaker_ua"][k] for k in keys]
+        y = [b["per_speaker_ua"][k] for k in keys]
+    else:
+        folds = sorted(set(a["folds"]) & set(b["folds"]))
+        x = [a["fold_ua"][a["folds"].index(f)] for f in folds]
+        y = [b["fold_ua"][b["folds"].index(f)] for f in folds]
+    d = np.subtract(x, y)
+    if len(d) == 0 or not np.any(d):
+        return {"pairing": pairing, "n": len(d), "statistic": None, "pvalue": 1.0 if len(d) else None,
+                "method": "all differences zero" if len(d) else "no pairs"}
+    res = wilcoxon(x, y, alternative="two-sided")
+    return {"pairing": pairing, "n": int(res.n), "n_zero": int(res.n_zero),
+            "statistic": float(res.statistic), "pvalue": float(res.pvalue), "method": res.method}
+
+
+def build_results(out):
+    """Summaries and significance tests of a run folder, as one JSON-able dict."""
+    tasks = load_tasks(out)
+    settings = {}
+    if os.path.exists(os.path.join(out, "run.json")):
+        with open(os.path.join(out, "run.json"), encoding="utf-8") as f:
+            settings = json.load(f)
+    summaries = [summarise(runs) for runs in group(tasks).values()]
+    proposed = [s for s in summaries if s["method"] in PROPOSED]
+    reference = max(proposed, key=lambda s: s["mean"]) if proposed else None
+    tests, seen = [], set()
+    for p in proposed:
+        for other in summaries:
+            if other is p or (_key(other), _key(p)) in seen:
+                continue
+            seen.add((_key(p), _key(other)))
+            tests.append({"a": _key(p), "b": _key(other),
+                          "speaker": paired_test(p, other, "speaker"),
+                          "fold": paired_test(p, other, "fold")})
+    return {"settings": settings, "summaries": summaries,
+            "reference": _key(reference) if reference else None, "tests": tests,
+            "n_tasks": len(tasks)}
+
+
+def _key(s):
+    return f"{s['method']} ({s['config']})"
+
+
+def _fmt_p(p):
+    if p is None:
+        return "–"
+    return f"{p:.2g}" + (" *" if p < ALPHA else "")
+
+
+def tables_markdown(results):
+    """Table 3, Table 4, per-corpus UA, significance, Table 5 and cost as Markdown."""
+    s_all = results["summaries"]
+    lines = []
+    settings = results["settings"]
+    if settings:
+        lines += [f"Run: corpora {', '.join(settings.get('corpora', []))}; seed "
+                  f"{settings.get('seed')}; {settings.get('folds')} speaker-independent folds; "
+                  f"{settings.get('n_utterances')} utterances; at most {settings.get('epochs')} "
+                  f"epochs (patience {settings.get('patience')}).", ""]
+    table3 = [s for s in s_all if s["method"] == "3d-cnn-dnn" and s["kwargs"].get("depth") == 3]
+    if table3:
+        lines += ["## Table 3 — 3D-CNN-DNN (depth 3) by kernel (L x T x S), UA over folds", "",
+                  "| kernel | best | worst | mean ± std | folds |", "|---|---|---|---|---|"]
+        for s in table3:
+            k = "x".join(map(str, s["kwargs"]["kernel"]))
+            lines.append(f"| {k} | {s['best']:.3f} | {s['worst']:.3f} | "
+                         f"{s['mean']:.3f} ± {s['std']:.3f} | {len(s['folds'])} |")
+        lines.append("")
+    tests = {(t["a"], t["b"]): t for t in results["tests"]}
+    ref = results["reference"]
+    lines += ["## Table 4 — UA of the speaker-independent experiments", "",
+              f"p: two-sided Wilcoxon signed-rank test against the best proposed model ({ref}), "
+              "paired over the per-speaker UAs of every test speaker (* = p < .01); p (folds) "
+              "pairs the fold UAs, which with 5 folds can never go below 2/32 = .0625.", "",
+              "| method | configuration | parameters | paper (K) | UA mean ± std | folds | p | "
+              "p (folds) |", "|---|---|---|---|---|---|---|---|"]
+    for s in s_all:
+        t = tests.get((ref, _key(s)))
+        lines.append(f"| {s['method']} | {s['config']} | {s['n_params']:,} | "
+                     f"{s['paper_params_k'] or '–'} | {s['mean']:.3f} ± {s['std']:.3f} | "
+                     f"{len(s['folds'])} | {_fmt_p(t['speaker']['pvalue']) if t else 'ref.'} | "
+                     f"{_fmt_p(t['fold']['pvalue']) if t else 'ref.'} |")
+    corpora = sorted({c for s in s_all for c in s["per_corpus_ua"]})
+    if len(corpora) > 1:
+        lines += ["", "## UA per corpus (pooled test predictions of all folds)", "",
+                  "| method | configuration | " + " | ".join(corpora) + " |",
+                  "|---|---|" + "---|" * len(corpora)]
+        for s in s_all:
+            lines.append(f"| {s['method']} | {s['config']} | " + " | ".join(
+                f"{s['per_corpus_ua'].get(c, float('nan')):.3f}" for c in corpora) + " |")
+    if results["tests"]:
+        lines += ["", "## Significance — every proposed model against every other model", "",
+                  "Two-sided Wilcoxon signed-rank tests, α = .01. 'speakers': pairs are the "
+                  "per-speaker UAs of every test speaker (n pairs, zero differences dropped as "
+                  "SciPy's default); 'folds': pairs are the fold UAs (5 pairs: smallest possible "
+                  "p = .0625, so never significant at .01).", "",
+                  "| model | vs | n (speakers) | p (speakers) | method | p (folds) |",
+                  "|---|---|---|---|---|---|"]
+        for t in results["tests"]:
+            sp, fo = t["speaker"], t["fold"]
+            lines.append(f"| {t['a']} | {t['b']} | {sp['n']} | {_fmt_p(sp['pvalue'])} | "
+                         f"{sp['method']} | {_fmt_p(fo['pvalue'])} |")
+    lines += ["", "## Table 5 — confusion matrices (%, rows: true class, summed over folds)", ""]
+    abbrev = [c[0].upper() for c in CLASSES]
+    for s in s_all:
+        cm = row_normalised(np.array(s["confusion"]))
+        lines += [f"**{s['method']} ({s['config']})**", "",
+                  "| | " + " | ".join(abbrev) + " |", "|---|" + "---|" * len(abbrev)]
+        for a, row in zip(abbrev, cm):
+            lines.append(f"| {a} | " + " | ".join("–" if np.isnan(v) else f"{v:.0f}"
+                                                  for v in row) + " |")
+        lines.append("")
+    lines += ["## Cost (seconds, summed over folds)", "",
+              "| method | configuration | train | evaluate | best epochs |", "|---|---|---|---|---|"]
+    for s in s_all:
+        lines.append(f"| {s['method']} | {s['config']} | {s['seconds_train']:.0f} | "
+                     f"{s['seconds_eval']:.0f} | {', '.join(map(str, s['best_epochs']))} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_figures(out, results, tasks):
+    """Confusion matrices, t-SNE (Figure 3) and UA per fold / speaker as PNG files in ``out``."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    s_all = results["summaries"]
+    written = []
+    if s_all:
+        n = len(s_all)
+        cols = min(4, n)
+        rows = (n + cols - 1) // cols
+        fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.0 * rows), squeeze=False)
+        for ax, s in zip(axes.flat, s_all):
+            cm = row_normalised(np.array(s["confusion"]))
+            ax.imshow(np.nan_to_num(cm), vmin=0, vmax=100, cmap="Blues")
+            for i in range(4):
+                for j in range(4):
+                    if not np.isnan(cm[i, j]):
+                        ax.text(j, i, f"{cm[i, j]:.0f}", ha="center", va="center",
+                                color="white" if cm[i, j] > 50 else "black", fontsize=8)
+            ax.set_xticks(range(4), [c[0].upper() for c in CLASSES])
+            ax.set_yticks(range(4), [c[0].upper() for c in CLASSES])
+            ax.set_title(f"{s['method']}\n{s['config']}", fontsize=8)
+        for ax in list(axes.flat)[n:]:
+            ax.axis("off")
+        fig.tight_layout()
+        written.append(_save(fig, out, "confusion.png"))
+
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 0.9 + 0.35 * n), sharey=True)
+        for i, s in enumerate(s_all):
+            ax1.scatter(s["fold_ua"], [i] * len(s["fold_ua"]), s=18)
+            ax1.plot([s["mean"]], [i], "k|", ms=12)
+            sp = list(s["per_speaker_ua"].values())
+            ax2.scatter(sp, i + np.random.default_rng(i).uniform(-.25, .25, len(sp)), s=6,
+                        alpha=.6)
+        ax1.set_yticks(range(n), [_key(s) for s in s_all], fontsize=7)
+        ax1.set_xlabel("UA per fold (| = mean)")
+        ax2.set_xlabel("UA per test speaker")
+        for ax in (ax1, ax2):
+            ax.axvline(0.25, color="grey", lw=.8, ls="--")
+        fig.tight_layout()
+        written.append(_save(fig, out, "ua.png"))
+
+    with_tsne = [t for t in tasks if "tsne" in t]
+    for t in with_tsne:
+        xy = np.array(t["tsne"])
+        y = np.array(t["y_true"])
+        fig, ax = plt.subplots(figsize=(4.5, 4.5))
+        for k, name in enumerate(CLASSES):
+            ax.scatter(xy[y == k, 0], xy[y == k, 1], s=8, c=COLOURS[name], label=name)
+        ax.set_title(f"t-SNE, {t['method']} ({t['config']}), test fold {t['fold']}", fontsize=8)
+        ax.legend(fontsize=7, markerscale=2)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        fig.tight_layout()
+        written.append(_save(fig, out, f"tsne_{t['task'].rsplit('__fold', 1)[0]}.png"))
+    return written
+
+
+def _save(fig, out, name):
+    import matplotlib.pyplot as plt
+    path = os.path.join(out, name)
+    tmp = path + ".tmp.png"
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
+
+
+def write_report(out):
+    """Write results.json, tables.md and the figures of run folder ``out``; return the Markdown."""
+    from numser.cv import write_json
+    results = build_results(out)
+    write_json(os.path.join(out, "results.json"), results)
+    md = tables_markdown(results)
+    tmp = os.path.join(out, "tables.md.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(md)
+    os.replace(tmp, os.path.join(out, "tables.md"))
+    write_figures(out, results, load_tasks(out))
+    return md
+
+
+def main(argv=None):
+    import argparse
+    p = argparse.ArgumentParser(prog="python -m numser.report",
+                                description="Rebuild tables.md, results.json and the figures of a "
+                                            "numser.cv run folder from its task JSON files.")
+    p.add_argument("out", help="the --out folder of a numser.cv run")
+    args = p.parse_args(argv)
+    if not glob.glob(os.path.join(args.out, "tasks", "*.json")):
+        print(f"numser.report: error: {args.out}/tasks holds no task results; run "
+              f"python -m numser.cv --out {args.out} first", file=sys.stderr)
+        return 2
+    print(write_report(args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
