@@ -4,6 +4,7 @@ import pytest
 
 from numser import ParameterError
 from numser.nn import conv, conv_fft, conv_kernels
+from numser.nn.gradcheck import check_layer
 from numser.nn.conv import Conv3D, conv3d_backward, conv3d_forward, same_padding
 
 # PyTorch warns that 'same' with an even kernel pads a copy of the input; that is expected here.
@@ -41,21 +42,6 @@ def make(case, dtype, seed=0):
 def rel_error(a, b):
     """Largest difference relative to the largest magnitude (a scale-free test of two tensors)."""
     return np.abs(a - b).max() / max(np.abs(a).max(), np.abs(b).max(), 1e-30)
-
-
-def numerical_gradient(f, array, h=1e-5):
-    """Central differences of the scalar f() with respect to every element of ``array`` (in place)."""
-    grad = np.zeros_like(array)
-    flat, gflat = array.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + h
-        plus = f()
-        flat[i] = old - h
-        minus = f()
-        flat[i] = old
-        gflat[i] = (plus - minus) / (2 * h)
-    return grad
 
 
 # ---------------------------------------------------------------- kernels vs NumPy references
@@ -150,23 +136,20 @@ def test_fft_length_avoids_wrap_around():
 # ---------------------------------------------------------------- float64 finite differences
 
 @pytest.mark.parametrize("method", ["direct", "fft"])
-@pytest.mark.parametrize("case", [
+@pytest.mark.parametrize("x_shape, F, kernel, padding", [
     ((2, 2, 3, 4, 5), 2, (2, 3, 2), "same"),
     ((2, 2, 3, 2, 6), 3, (1, 2, 3), "valid"),
     ((2, 1, 1, 1, 12), 2, (1, 1, 8), "same"),
 ], ids=["same-even-odd", "valid", "conv1d"])
-def test_gradients_match_finite_differences(case, method):
-    x, w, b, g, pad = make(case, np.float64, seed=1)
-
-    def loss():
-        return float(np.sum(conv3d_forward(x, w, b, pad, method=method)[0] * g))
-
-    _, cache = conv3d_forward(x, w, b, pad, method=method)
-    dx, dw, db = conv3d_backward(g, cache)
-    for name, analytic, array in (("dx", dx, x), ("dw", dw, w), ("db", db, b)):
-        numeric = numerical_gradient(loss, array)
-        err = np.max(np.abs(analytic - numeric) / np.maximum(1e-8, np.abs(analytic) + np.abs(numeric)))
-        assert err < 1e-6, f"{method} {name}: relative error {err:.2e}"
+def test_gradients_match_finite_differences(x_shape, F, kernel, padding, method):
+    """dx, dW and db of the layer vs central differences of sum(g * y), in float64."""
+    layer = Conv3D(x_shape[1], F, kernel, padding, rng=np.random.default_rng(1), method=method)
+    layer.params["b"][:] = np.random.default_rng(2).standard_normal(F)    # a non-zero bias
+    x = np.random.default_rng(3).standard_normal(x_shape)
+    errors = check_layer(layer, x, seed=4)
+    assert set(errors) == {"x", "W", "b"}
+    for name, err in errors.items():
+        assert err < 1e-6, f"{method} d{name}: relative error {err:.2e}"
 
 
 # ---------------------------------------------------------------- PyTorch as an independent check

@@ -4,6 +4,7 @@ import pytest
 
 from numser import ParameterError
 from numser.nn import pool
+from numser.nn.gradcheck import check_layer
 from numser.nn.pool import MaxPool3D, maxpool3d_backward, maxpool3d_forward
 
 # (x shape, pool size): every size the models use, plus trailing remainders.
@@ -64,21 +65,8 @@ def test_remainder_gets_zero_gradient():
 @pytest.mark.parametrize("size", [(2, 2, 2), (1, 2, 3)])
 def test_gradient_matches_finite_differences(size):
     x = distinct((2, 2, 4, 5, 7), seed=3)               # spacing 1/7 >> h: no arg-max flips
-    g = np.random.default_rng(4).standard_normal(maxpool3d_forward(x, size)[0].shape)
-    dx = maxpool3d_backward(g, maxpool3d_forward(x, size)[1])
-    numeric = np.zeros_like(x)
-    h = 1e-6
-    for i in range(x.size):
-        idx = np.unravel_index(i, x.shape)
-        old = x[idx]
-        x[idx] = old + h
-        plus = np.sum(g * maxpool3d_forward(x, size)[0])
-        x[idx] = old - h
-        minus = np.sum(g * maxpool3d_forward(x, size)[0])
-        x[idx] = old
-        numeric[idx] = (plus - minus) / (2 * h)
-    err = np.abs(dx - numeric).max() / np.abs(numeric).max()
-    assert err < 1e-6, f"dx relative error {err:.2e}"
+    errors = check_layer(MaxPool3D(size), x, seed=4)
+    assert errors["x"] < 1e-6, f"dx relative error {errors['x']:.2e}"
 
 
 @pytest.mark.parametrize("shape, size", CASES, ids=IDS)
