@@ -162,9 +162,19 @@ def conv3d_backward(dout, cache):
     dx : ndarray, shape (N, C, L, T, S)
     dw : ndarray, shape (F, C, kL, kT, kS)
     db : ndarray, shape (F,)
+
+    Raises
+    ------
+    ParameterError
+        If dout does not have the shape and dtype of the forward output.
     """
     w, pad, x_shape = cache["w"], cache["pad"], cache["x_shape"]
-    dout = np.ascontiguousarray(dout, dtype=w.dtype)
+    y_shape = output_shape(x_shape, w.shape, pad)
+    if dout.shape != y_shape or dout.dtype != w.dtype:
+        raise ParameterError(
+            f"conv3d_backward: dout is {dout.dtype} {dout.shape}, expected {w.dtype} {y_shape} "
+            f"like the forward output; pass the gradient of that output, in its dtype")
+    dout = np.ascontiguousarray(dout)
     n_chunks = min(dout.shape[0], numba.get_num_threads())
     if cache["method"] == "fft":
         return conv_fft.correlate_fft_backward(dout, cache["spectra"], x_shape, w.shape, pad,

@@ -179,8 +179,16 @@ def maxpool3d_backward(dout, cache):
     Returns
     -------
     dx : ndarray, shape (N, C, L, T, S), dtype of dout
+
+    Raises
+    ------
+    ParameterError
+        If dout does not have the shape of the forward output.
     """
     arg, x_shape, size = cache
+    if dout.shape != arg.shape:
+        raise ParameterError(f"maxpool3d_backward: dout has shape {dout.shape}, expected {arg.shape} "
+                             f"like the forward output; pass the gradient of that output")
     dout = np.ascontiguousarray(dout)
     dx = np.empty(x_shape, dtype=dout.dtype)
     maxpool_backward_kernel(dout, arg, *size, dx)

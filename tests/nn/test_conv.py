@@ -263,3 +263,12 @@ def test_rejects_unknown_method_and_layer_options():
         Conv3D(1, 1, (2, 2))
     with pytest.raises(ParameterError, match="dtype"):
         Conv3D(1, 1, 2, dtype=np.int32)
+
+
+def test_rejects_gradient_of_wrong_shape_or_dtype():
+    x, w, b = _args()
+    y, cache = conv3d_forward(x, w, b, same_padding((2, 2, 2)))
+    with pytest.raises(ParameterError, match="like the forward output"):
+        conv3d_backward(y[:, :1], cache)
+    with pytest.raises(ParameterError, match="like the forward output"):
+        conv3d_backward(y.astype(np.float64), cache)

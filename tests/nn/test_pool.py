@@ -104,3 +104,9 @@ def test_rejects_bad_size():
     for bad in (0, (2, 2), (1, 2.5, 2)):
         with pytest.raises(ParameterError, match="MaxPool3D size"):
             MaxPool3D(bad)
+
+
+def test_rejects_gradient_of_wrong_shape():
+    y, cache = maxpool3d_forward(np.zeros((1, 1, 4, 4, 4), np.float32), 2)
+    with pytest.raises(ParameterError, match="like the forward output"):
+        maxpool3d_backward(np.zeros((1, 1, 2, 2, 3), np.float32), cache)
