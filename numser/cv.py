@@ -403,7 +403,8 @@ def _main(args, log):
     speakers = [utterances[i].speaker for i in use]
     folds = speaker_folds([utterances[i].corpus for i in use], speakers,
                           n_folds=args.folds, seed=args.seed)
-    run_hash = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    run_hash = hashlib.sha1(json.dumps([os.path.abspath(args.out), settings],
+                                       sort_keys=True).encode()).hexdigest()[:12]
     job = {"utterances": {"speaker": [u.speaker for u in utterances],
                           "label": [int(u.label) for u in utterances]},
            "use": use, "arrays": arrays, "seed": args.seed, "epochs": args.epochs,

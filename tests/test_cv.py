@@ -1,0 +1,129 @@
+"""`python -m numser.cv` end to end: outputs, tables = JSON, resume, kill + resume, bad arguments."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from numser.cv import parse_args, plan_tasks
+from numser.report import build_results, tables_markdown
+
+from conftest import corpus_dir
+
+
+def run_cv(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "numser.cv", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cv")
+    out, cache = root / "out", root / "cache"
+    proc = run_cv("--quick", "--methods", "dnn-elm", "--out", out, "--cache", cache)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, cache, proc
+
+
+def test_quick_run_writes_every_output(quick_run):
+    out, _, proc = quick_run
+    for name in ("results.json", "tables.md", "run.json", "folds.json", "confusion.png", "ua.png",
+                 "tsne_dnn-elm__context1.png"):
+        assert (out / name).stat().st_size > 0, name
+    tasks = sorted((out / "tasks").glob("*.json"))
+    assert [t.name for t in tasks] == [f"dnn-elm__context1__fold{f}.json" for f in range(5)]
+    assert "## Table 4" in proc.stdout and "dnn-elm" in proc.stdout
+
+
+def test_tables_hold_the_numbers_of_the_json(quick_run):
+    out = quick_run[0]
+    results = json.loads((out / "results.json").read_text())
+    tasks = [json.loads(p.read_text()) for p in sorted((out / "tasks").glob("*.json"))]
+    uas = [t["test_ua"] for t in tasks]
+    (summary,) = results["summaries"]
+    assert summary["fold_ua"] == pytest.approx(uas)
+    mean = sum(uas) / len(uas)
+    md = (out / "tables.md").read_text()
+    assert f"{mean:.3f} ± {summary['std']:.3f}" in md
+    assert md == tables_markdown(build_results(out))
+    # each test speaker is tested exactly once over the folds
+    speakers = [s for t in tasks for s in t["per_speaker_ua"]]
+    assert len(speakers) == len(set(speakers)) == 10
+
+
+def test_second_run_resumes_without_retraining(quick_run):
+    out, cache, _ = quick_run
+    before = {p.name: p.stat().st_mtime_ns for p in (out / "tasks").glob("*.json")}
+    proc = run_cv("--quick", "--methods", "dnn-elm", "--out", out, "--cache", cache)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "5 already done, 0 to run" in proc.stderr
+    assert "epoch" not in proc.stderr
+    assert before == {p.name: p.stat().st_mtime_ns for p in (out / "tasks").glob("*.json")}
+
+
+def test_killed_run_resumes_to_the_same_results(quick_run, tmp_path):
+    reference_out, cache, _ = quick_run
+    out = tmp_path / "killed"
+    args = [sys.executable, "-m", "numser.cv", "--quick", "--methods", "dnn-elm",
+            "--out", str(out), "--cache", str(cache)]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and not list((out / "tasks").glob("*.json")):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = list((out / "tasks").glob("*.json"))
+    assert 1 <= len(done) < 5, "the kill should land mid-run"
+    resumed = run_cv("--quick", "--methods", "dnn-elm", "--out", out, "--cache", cache)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"{len(done)} already done" in resumed.stderr
+    for ref in sorted((reference_out / "tasks").glob("*.json")):
+        a, b = json.loads(ref.read_text()), json.loads((out / "tasks" / ref.name).read_text())
+        assert (a["y_pred"], a["history"][-1]["loss"]) == (b["y_pred"], b["history"][-1]["loss"])
+
+
+def test_incomparable_arguments_are_refused(quick_run):
+    out, cache, _ = quick_run
+    proc = run_cv("--quick", "--methods", "dnn-elm", "--seed", "1", "--out", out, "--cache", cache)
+    assert proc.returncode == 2
+    assert "seed: 0 there, 1 now" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--methods", "cnn"], "unknown method 'cnn'"),
+    (["--corpus", "emodb=/nonexistent/emodb"], "/nonexistent/emodb"),
+    (["--kernels", "2x2"], "not a kernel like 2x2x128"),
+    (["--folds", "0"], "--folds must be >= 1"),
+])
+def test_bad_arguments_give_one_clear_line(tmp_path, args, message):
+    proc = run_cv(*args, "--out", tmp_path / "o", "--cache", tmp_path / "c", timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_table_presets_plan_the_papers_grids():
+    t4 = plan_tasks(parse_args(["--table4"]))
+    configs = {(t.method, t.config) for t in t4}
+    per_method = {m: sum(1 for c in configs if c[0] == m) for m, _ in configs}
+    assert per_method == {"dnn-elm": 1, "lstm-elm": 1, "1d-cnn-lstm": 2, "2d-cnn-lstm": 3,
+                          "2d-cnn-lstm-dnn": 3, "3d-cnn-dnn": 6, "3d-cnn-dnn-elm": 6}
+    assert len(t4) == 22 * 5
+    t3 = plan_tasks(parse_args(["--table3"]))
+    assert len({t.config for t in t3}) == 12 and {t.method for t in t3} == {"3d-cnn-dnn"}
+
+
+def test_real_corpora_end_to_end(tmp_path):
+    emodb, ravdess = corpus_dir("emodb"), corpus_dir("ravdess")
+    proc = run_cv("--quick", "--methods", "dnn-elm", "--corpus", f"emodb={emodb}",
+                  "--corpus", f"ravdess={ravdess}", "--out", tmp_path / "o",
+                  "--cache", tmp_path / "c")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((tmp_path / "o" / "results.json").read_text())
+    (summary,) = results["summaries"]
+    assert set(summary["per_corpus_ua"]) == {"emodb", "ravdess"}
+    assert len(summary["per_speaker_ua"]) == 34          # 10 EmoDB + 24 RAVDESS speakers
+    assert "data: 204 utterances, 34 speakers" in proc.stderr   # 6 per speaker in --quick
