@@ -188,5 +188,9 @@ def normalise_gain(x, lo, hi):
                       "normalised signal is all zeros", RuntimeWarning, stacklevel=2)
         return np.zeros_like(x)
     # Computed in float64 so that lo and hi land exactly on -1 and +1 after rounding to float32.
-    z = ((x.astype(np.float64) - lo) * (2.0 / (hi - lo)) - 1.0).astype(np.float32)
+    z = x.astype(np.float64)
+    z -= lo
+    z *= 2.0 / (hi - lo)
+    z -= 1.0
+    z = z.astype(np.float32)
     return np.clip(z, -1.0, 1.0, out=z)

@@ -3,6 +3,8 @@
 Everything here is written out by hand; only the FFT of each frame is ``np.fft.rfft``. numser puts
 the frame axis FIRST: a spectrogram is (n_frames, n_bins), unlike librosa's (n_bins, n_frames).
 """
+import threading
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -218,6 +220,26 @@ def stft(y, *, n_fft=512, hop_length=320, win_length=512, window="hamming", n_fr
     return np.fft.rfft(frames * w, n=n_fft, axis=-1)        # (..., n_frames, 1 + n_fft//2)
 
 
+_buffers = threading.local()
+
+
+def _workspace(chunk, needed, n_frames, win_length, n_bins, dtype):
+    """Scratch arrays for log_spectrogram, kept between calls (one set per thread).
+
+    Allocating these few megabytes afresh on every call made the kernel page-fault more than it
+    computed (the allocator hands large blocks back to the OS and takes them again).
+    """
+    key = (chunk, needed, n_frames, win_length, n_bins, np.dtype(dtype))
+    if getattr(_buffers, "key", None) != key:
+        _buffers.key = key
+        _buffers.arrays = (np.zeros((chunk, needed), dtype=dtype),          # ỹ
+                           np.empty((chunk, n_frames, win_length)),          # windowed, float64
+                           np.empty((chunk, n_frames, 1 + n_bins), np.complex128),  # X
+                           np.empty((chunk, n_frames, n_bins)),              # |X|²
+                           np.empty((chunk, n_frames, n_bins)))              # scratch
+    return _buffers.arrays
+
+
 #: Utterances per chunk in log_spectrogram: small enough for the buffers to stay in the CPU
 #: cache (4 was fastest of 4, 16 and 64 on the development machine).
 _CHUNK = 4
@@ -282,24 +304,23 @@ def log_spectrogram(y, *, sr=16000, duration=2.0, n_fft=512, hop_length=320, win
     n_frames = size // hop_length if n_frames is None else _check_int("n_frames", n_frames)
     n_bins = n_fft // 2
 
-    # ỹ: the first D samples, zeros after them, long enough for the last frame's overhang.
     lead = y.shape[:-1]
-    needed = max(size, (n_frames - 1) * hop_length + win_length)
-    padded = np.zeros((int(np.prod(lead)), needed), dtype=y.dtype)       # (B, needed)
-    kept = min(size, y.shape[-1])
-    padded[:, :kept] = y.reshape(-1, y.shape[-1])[:, :kept]
-    out = np.empty((padded.shape[0], n_frames, n_bins), np.float32)      # (B, n_frames, n_bins)
+    flat = y.reshape(-1, y.shape[-1])                                    # (B, n_samples)
+    n_signals = flat.shape[0]
+    out = np.empty((n_signals, n_frames, n_bins), np.float32)            # (B, n_frames, n_bins)
 
     # The same arithmetic as stft(), a few utterances at a time in buffers reused across chunks:
     # fresh multi-megabyte arrays per call cost more in page faults than the FFT itself.
-    chunk = min(_CHUNK, padded.shape[0])
-    windowed = np.empty((chunk, n_frames, win_length))                   # float64
-    spectrum = np.empty((chunk, n_frames, 1 + n_bins), np.complex128)
-    power = np.empty((chunk, n_frames, n_bins))
-    scratch = np.empty_like(power)
-    for start in range(0, padded.shape[0], chunk):                       # utterances, not frames
-        b = min(chunk, padded.shape[0] - start)
-        frames = frame_signal(padded[start:start + b], frame_length=win_length,
+    chunk = _CHUNK
+    needed = max(size, (n_frames - 1) * hop_length + win_length)       # ỹ plus the overhang
+    kept = min(size, flat.shape[1])
+    padded, windowed, spectrum, power, scratch = _workspace(
+        chunk, needed, n_frames, win_length, n_bins, y.dtype)
+    padded[:, kept:] = 0                                                 # ỹ: zeros after kept
+    for start in range(0, n_signals, chunk):                             # utterances, not frames
+        b = min(chunk, n_signals - start)
+        padded[:b, :kept] = flat[start:start + b, :kept]                 # first D samples
+        frames = frame_signal(padded[:b], frame_length=win_length,
                               hop_length=hop_length, n_frames=n_frames)  # (b, n_frames, W) view
         np.multiply(frames, w, out=windowed[:b])                         # w[k] · frame[k]
         np.fft.rfft(windowed[:b], n=n_fft, axis=-1, out=spectrum[:b])    # X: (b, n_frames, 257)
