@@ -1,6 +1,6 @@
 """Time numser's front end against the same pipeline built on scipy.signal.stft, side by side.
 
-Run:  python benchmarks/bench_features.py [--repeats 3] [--lld]
+Run:  python benchmarks/bench_features.py [--repeats 3] [--lld] [--cache]
 
 Both pipelines read every staged EmoDB + RAVDESS utterance (their manifest.csv), compute each
 speaker's min–max gain over all of the speaker's samples, take the gain-normalised first 2 s
@@ -10,11 +10,13 @@ speaker's min–max gain over all of the speaker's samples, take the gain-normal
 The three (numser, scipy, decoding alone) run alternately; each time is the median over repeats,
 as wall-clock and as CPU (user + system) time of this process. The volumes of both are
 compared, so the timing is of the same result. With --lld, also time
-extract_features(utterances, "lld") (the 32 LLDs of SPEC §4) on the same files, once.
+extract_features(utterances, "lld") (the 32 LLDs of SPEC §4) on the same files, once; with
+--cache, a first run that writes the feature cache and a second one that reads it.
 """
 import argparse
 import csv
 import os
+import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -76,6 +78,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--lld", action="store_true", help="also time the 32 LLDs once")
+    parser.add_argument("--cache", action="store_true",
+                        help="also time a first and a second cached run (temporary folder)")
     args = parser.parse_args()
     utterances = staged_utterances()
     n = len(utterances)
@@ -114,6 +118,9 @@ def main():
     print(f"\nratio scipy / numser (> 1: numser faster): wall {med['scipy'] / med['numser']:.2f}, "
           f"CPU {med_cpu['scipy'] / med_cpu['numser']:.2f}; beyond decoding (wall): "
           f"{(med['scipy'] - med['decode']) / max(med['numser'] - med['decode'], 1e-9):.2f}")
+    paired = np.array(wall["scipy"]) / np.array(wall["numser"])
+    print(f"paired per-repeat ratio scipy / numser (wall): median {np.median(paired):.2f}, "
+          f"numser faster in {int((paired > 1).sum())} of {len(paired)} repeats")
     print("per-repeat wall s: " + "; ".join(f"{k} " + " ".join(f"{t:.2f}" for t in v)
                                             for k, v in wall.items()))
 
@@ -132,6 +139,13 @@ def main():
     print(f"\nnp.fft.rfft of (8, 100, 512) frames, median of 50: float32 "
           f"{fft_times['float32'] * 1e3:.2f} ms, float64 {fft_times['float64'] * 1e3:.2f} ms "
           f"(numpy {np.__version__})")
+
+    if args.cache:
+        with tempfile.TemporaryDirectory() as cache:
+            for label in ("first run, writing the cache", "second run, reading it"):
+                t = time.perf_counter()
+                extract_features(utterances, "volume", cache_dir=cache, progress=False)
+                print(f"cache ({label}): {time.perf_counter() - t:.2f} s")
 
     if args.lld:
         t = time.perf_counter()
