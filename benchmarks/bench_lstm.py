@@ -1,13 +1,15 @@
 """Time numser's LSTM (forward + BPTT) against torch.nn.LSTM, side by side in one run.
 
-Run:  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_lstm.py [--repeats 7]
+Run:  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_lstm.py [--repeats 7] [--threads 2]
 
 Two cases at batch 128, float32, two stacked layers of 128 cells:
   lstm_elm   T=198, D=32   (the LSTM-ELM baseline on 32 LLDs per 10 ms frame; SPEC §4)
   cnn_lstm   T=10,  D=128  (the 2D-CNN-LSTM: 10 L-steps of 128 conv features; last state out)
 Each timing is the median over repeats of one forward + backward with a random upstream gradient;
 the implementations run interleaved, so a change in machine load hits all of them alike.
-torch runs with torch.set_num_threads(2) and input requires_grad (numser always computes dx).
+torch runs with torch.set_num_threads(--threads) and input requires_grad (numser always computes
+dx); NumPy's BLAS gets the same number of threads through threadpoolctl when it is installed.
+The Numba step kernels are serial: the threads only matter inside the matmuls.
 """
 import argparse
 import time
@@ -66,15 +68,23 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=2, help="BLAS and torch threads")
     args = parser.parse_args()
     try:
         import torch
-        torch.set_num_threads(2)
+        torch.set_num_threads(args.threads)
     except ImportError:
         torch = None
         print("torch is not installed: numser timings only")
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(args.threads, user_api="blas")
+        blas = f"{args.threads} BLAS threads"
+    except ImportError:
+        blas = "BLAS threads not limited (threadpoolctl missing)"
     rng = np.random.default_rng(0)
-    print(f"batch {args.batch}, float32, median of {args.repeats} forward+backward passes")
+    print(f"batch {args.batch}, float32, median of {args.repeats} forward+backward passes, "
+          f"torch threads {args.threads}, {blas}")
     print(f"{'case':10s} {'T':>4s} {'D':>4s} {'H':>4s} {'numpy ms':>9s} {'numba ms':>9s} "
           f"{'torch ms':>9s} {'numba/torch':>11s}")
     for name, c in CASES.items():

@@ -288,7 +288,7 @@ def lstm_backward(dh_out, cache):
         dyt = None
         zeros = np.zeros((N, H), dtype=gates.dtype)
         last = np.ascontiguousarray(dh_out, dtype=gates.dtype)
-    Ut = U.T
+    Ut = np.ascontiguousarray(U.T)                            # (4H, H); BLAS is faster on C order
     for t in range(T - 1, -1, -1):
         dy = dyt[t] if dyt is not None else (last if t == T - 1 else zeros)
         step_back(dy, dh_rec, dc, gates[t], c[t], tc[t], da[t])
