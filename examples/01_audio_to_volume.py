@@ -65,8 +65,10 @@ def emotion_examples():
                 "sad": (110, 90, 0.25), "angry": (190, 170, 1.0)}
     signals = {e: synthetic_vowel(*s, seed=i) for i, (e, s) in enumerate(settings.items())}
     lo, hi = speaker_gain(signals.values())
-    return ({e: (normalise_gain(y, lo, hi), f"synthetic vowel, F0 {settings[e][0]}→{settings[e][1]} Hz")
-             for e, y in signals.items()}, "synthetic vowel-like signals (EmoDB not found)")
+    described = {e: (normalise_gain(y, lo, hi),
+                     f"synthetic vowel, F0 {settings[e][0]}→{settings[e][1]} Hz")
+                 for e, y in signals.items()}
+    return described, "synthetic vowel-like signals (EmoDB not found)"
 
 
 def plot_stages(y, name, out):

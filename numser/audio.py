@@ -142,7 +142,8 @@ def speaker_gain(signals):
             raise ParameterError(f"signal {i} is empty: every utterance needs at least one sample")
         y_lo, y_hi = float(y.min()), float(y.max())
         if not (np.isfinite(y_lo) and np.isfinite(y_hi)):
-            raise ParameterError(f"signal {i} holds NaN or infinite values; load it with load_audio")
+            raise ParameterError(f"signal {i} holds NaN or infinite values; "
+                                 "load it with load_audio")
         lo, hi, count = min(lo, y_lo), max(hi, y_hi), count + 1
     if count == 0:
         raise ParameterError("speaker_gain got no signal: pass all utterances of one speaker")

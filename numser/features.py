@@ -1,4 +1,4 @@
-"""Model inputs from audio: 10×10×256 volumes, waveform segments, LLDs, the standardiser and the cache (SPEC §2.5–2.6)."""
+"""Model inputs from audio: volumes, waveform segments, LLDs, standardiser, cache (SPEC §2.5–2.6)."""
 import hashlib
 import json
 import os
@@ -71,7 +71,7 @@ def spectro_volume(y, *, sr=16000):
     P = log_spectrogram(y, sr=sr, duration=SETTINGS["segment"]["duration"], n_fft=s["n_fft"],
                         hop_length=s["hop_length"], win_length=s["win_length"],
                         window=s["window"], n_frames=s["n_frames"], eps=s["eps"])  # (..., 100, 256)
-    return P.reshape(P.shape[:-2] + s["shape"])                                  # (..., 10, 10, 256)
+    return P.reshape(P.shape[:-2] + s["shape"])                     # (..., 10, 10, 256)
 
 
 def waveform_segments(y, *, sr=16000):

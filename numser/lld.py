@@ -251,16 +251,18 @@ def mel_filterbank(*, sr=16000, n_fft=512, n_mels=26, fmin=0.0, fmax=None):
     ParameterError
         If the band is empty or above Nyquist, or a filter covers no FFT bin.
     """
-    sr, n_fft, n_mels = _check_int("sr", sr), _check_int("n_fft", n_fft), _check_int("n_mels", n_mels)
+    sr, n_fft = _check_int("sr", sr), _check_int("n_fft", n_fft)
+    n_mels = _check_int("n_mels", n_mels)
     fmax = sr / 2 if fmax is None else fmax
     if not 0 <= fmin < fmax <= sr / 2:
-        raise ParameterError(f"fmin={fmin!r}, fmax={fmax!r}: need 0 <= fmin < fmax <= sr/2 = {sr / 2}")
+        raise ParameterError(f"fmin={fmin!r}, fmax={fmax!r}: need "
+                             f"0 <= fmin < fmax <= sr/2 = {sr / 2}")
     edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))  # (n_mels+2,)
     phi = np.arange(1 + n_fft // 2) * sr / n_fft                                   # (n_bins,)
     lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]    # (n_mels, 1)
     rising = (phi - lower) / (centre - lower)
     falling = (upper - phi) / (upper - centre)
-    H = np.maximum(0.0, np.minimum(rising, falling))                               # (n_mels, n_bins)
+    H = np.maximum(0.0, np.minimum(rising, falling))                  # (n_mels, n_bins)
     empty = np.flatnonzero(H.sum(axis=1) == 0)
     if empty.size:
         raise ParameterError(f"mel filters {empty.tolist()} cover no FFT bin (n_mels={n_mels}, "
@@ -295,7 +297,8 @@ def log_mel_energies(y, *, sr=16000, win_length=400, hop_length=160, n_fft=512, 
     Equation
     --------
     y'[n] = y[n] − α y[n−1] (y'[0] = y[0]);  x = mean-removed frames of y' (:func:`lld_frames`);
-    P[t, k] = |Σ_j w[j] x[t, j] e^{−2πi kj/n_fft}|²  (periodic Hamming w, frame zero-padded to n_fft);
+    P[t, k] = |Σ_j w[j] x[t, j] e^{−2πi kj/n_fft}|²   (periodic Hamming w, frame zero-padded
+                                                        to n_fft);
     E[t, i] = log(Σ_k H[i, k] P[t, k] + 1e−10)  with H = :func:`mel_filterbank`.
 
     Returns
@@ -326,7 +329,8 @@ def mfcc(y, *, sr=16000, n_mfcc=12, win_length=400, hop_length=160, n_fft=512, n
     Equation
     --------
     c[t, q] = Σ_{i=0}^{M−1} D[q, i] E[t, i],  q = 1 … n_mfcc,
-    E the log-mel energies (:func:`log_mel_energies`), D the orthonormal DCT-II (:func:`dct_matrix`).
+    E the log-mel energies (:func:`log_mel_energies`),
+    D the orthonormal DCT-II (:func:`dct_matrix`).
 
     Returns
     -------
@@ -374,7 +378,7 @@ def deltas(c, *, width=2):
 # ----------------------------------------------------------------------------- all 32
 
 def low_level_descriptors(y, *, sr=16000, win_length=400, hop_length=160):
-    """The 32 descriptors per frame: 16 LLDs and their deltas (column order :data:`DESCRIPTOR_NAMES`).
+    """The 32 descriptors per frame: 16 LLDs, then their deltas (order: :data:`DESCRIPTOR_NAMES`).
 
     Equation
     --------

@@ -1,4 +1,4 @@
-"""Framing, the Hamming window, the short-time Fourier transform and the log-spectrogram (SPEC §2.3–2.4).
+"""Framing, Hamming window, short-time Fourier transform and log-spectrogram (SPEC §2.3–2.4).
 
 Everything here is written out by hand; only the FFT of each frame is ``np.fft.rfft``. numser puts
 the frame axis FIRST: a spectrogram is (n_frames, n_bins), unlike librosa's (n_bins, n_frames).

@@ -1,4 +1,4 @@
-"""Tests for numser.features: volumes, waveform segments, standardiser, corpus scan and its cache."""
+"""Tests for numser.features: volumes, waveform segments, standardiser, corpus scan, cache."""
 import csv
 import os
 from types import SimpleNamespace
@@ -99,7 +99,8 @@ def test_features_refuse_other_rates():
 
 def test_standardiser_uses_the_last_axis_and_training_statistics_only():
     rng = np.random.default_rng(2)
-    train = (rng.standard_normal((30, 10, 10, 8)) * np.arange(1, 9) + np.arange(8)).astype(np.float32)
+    train = rng.standard_normal((30, 10, 10, 8)) * np.arange(1, 9) + np.arange(8)
+    train = train.astype(np.float32)
     test = rng.standard_normal((5, 10, 10, 8)).astype(np.float32)
     s = Standardiser().fit(train)
     rows = train.reshape(-1, 8).astype(np.float64)

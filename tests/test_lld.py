@@ -106,7 +106,8 @@ def test_deltas_of_a_linear_ramp_equal_its_slope():
     d = deltas(c)
     np.testing.assert_allclose(d[2:-2], np.broadcast_to(slope, (16, 3)), atol=1e-12)
     # Edges replicate the first and last frame (c[−1] = c[−2] = c[0]):
-    # d[0] = (c1 − c0 + 2 (c2 − c0)) / 10 = 0.5 · slope,  d[1] = (c2 − c0 + 2 (c3 − c0)) / 10 = 0.8 · slope.
+    # d[0] = (c1 − c0 + 2 (c2 − c0)) / 10 = 0.5 · slope,
+    # d[1] = (c2 − c0 + 2 (c3 − c0)) / 10 = 0.8 · slope.
     np.testing.assert_allclose(d[0], 0.5 * slope, atol=1e-12)
     np.testing.assert_allclose(d[1], 0.8 * slope, atol=1e-12)
     np.testing.assert_allclose(d[-1], 0.5 * slope, atol=1e-12)
@@ -123,7 +124,8 @@ def test_lld_columns_are_the_16_descriptors_then_their_deltas():
     np.testing.assert_allclose(L[:, 2], zero_crossing_rate(y), rtol=1e-6)
     np.testing.assert_allclose(L[:, 3:15], mfcc(y), rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(L[:, 15], rms_energy(y), rtol=1e-6)
-    np.testing.assert_allclose(L[:, 16:], deltas(L[:, :16].astype(np.float64)), rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(L[:, 16:], deltas(L[:, :16].astype(np.float64)),
+                               rtol=1e-4, atol=1e-3)
 
 
 def test_lld_bad_input():

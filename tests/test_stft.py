@@ -1,4 +1,4 @@
-"""Tests for numser.stft: window, framing, STFT against the DFT formula and SciPy, log-spectrogram."""
+"""Tests for numser.stft: window, framing, STFT against the DFT and SciPy, log-spectrogram."""
 import numpy as np
 import pytest
 import scipy.signal
@@ -134,3 +134,14 @@ def test_bad_stft_arguments():
         stft(np.full(1000, np.nan))
     with pytest.raises(ParameterError, match="at least one sample"):
         stft(np.zeros(0))
+
+
+def test_log_spectrogram_in_threads_equals_serial():
+    # log_spectrogram keeps scratch buffers between calls, one set per thread.
+    from concurrent.futures import ThreadPoolExecutor
+    signals = [_noise(40000, seed=10 + i, dtype=np.float32) * (i + 1) for i in range(6)]
+    serial = [log_spectrogram(y) for y in signals]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        threaded = list(pool.map(log_spectrogram, signals))
+    for a, b in zip(serial, threaded):
+        np.testing.assert_array_equal(a, b)
