@@ -59,6 +59,28 @@ def torch_times(x, w, b, reps):
     return fwd, max(both - fwd, 0.0)
 
 
+def reference_speedup(reps):
+    """CS231n style: each path vs the NumPy einsum reference on a small batch, time and error."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((8, 4, 10, 10, 256)).astype(np.float32)
+    print("\nNumPy reference vs numser paths, x (8, 4, 10, 10, 256), forward + backward:")
+    for kernel in ((2, 2, 2), (2, 2, 32)):
+        w = (0.05 * rng.standard_normal((4, 4) + kernel)).astype(np.float32)
+        b = np.zeros(4, np.float32)
+        pad = conv.same_padding(kernel)
+        y_ref = conv.conv3d_reference(x, w, b, pad)
+        g = np.ones_like(y_ref)
+        ref_ms = median_ms(lambda: (conv.conv3d_reference(x, w, b, pad),
+                                    conv.conv3d_backward_reference(g, x, w, pad)), 1)
+        for method in ("direct", "fft"):
+            y, cache = conv.conv3d_forward(x, w, b, pad, method=method)
+            ms = median_ms(lambda: conv.conv3d_backward(g, conv.conv3d_forward(
+                x, w, b, pad, method=method)[1]), reps)
+            err = np.abs(y - y_ref).max() / np.abs(y_ref).max()
+            print(f"  kernel {kernel} {method:6s}: reference {ref_ms:.0f} ms, numser {ms:.1f} ms, "
+                  f"speed-up {ref_ms / ms:.0f}x, forward relative error {err:.1e}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kernels", default=",".join(KERNELS))
@@ -66,6 +88,8 @@ def main():
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--slow-reps", type=int, default=1)
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--reference", action="store_true",
+                        help="also time the NumPy einsum reference against both paths")
     parser.add_argument("--direct-max-ks", type=int, default=32,
                         help="skip the direct path above this kS (it takes seconds per call)")
     args = parser.parse_args()
@@ -106,6 +130,8 @@ def main():
                 ratio = f"{(fwd + bwd) / min(totals):.1f}x"
             print(f"| {spec} | {layer} | {conv.choose_method(w.shape)} | {cells['direct']} | "
                   f"{cells['fft']} | {cells['torch']} | {ratio} |", flush=True)
+    if args.reference:
+        reference_speedup(args.reps)
 
 
 if __name__ == "__main__":
