@@ -28,9 +28,10 @@ Terms whose L or T index falls outside the unpadded volume are zero padding and 
 A circular correlation equals the zero-padded linear one when nothing wraps onto live data:
 every index s + k - bS lies in [-bS, S + aS - 1], which is what the choice
 
-    P >= max(S + max(bS, aS), kS)
+    P >= max(S + max(bS, aS), kS, So)
 
-guarantees (negative indices land in the zero tail [S, P); the kernel taps stay distinct).
+guarantees (negative indices land in the zero tail [S, P); the kernel taps stay distinct; every
+output index s < So exists).
 P is rounded up with ``scipy.fft.next_fast_len``; for S = 256, kS = 128 'same' it is 320.
 
 Notes
@@ -50,14 +51,16 @@ def fft_length(S, kS, pad_s):
 
     Equation
     --------
-    P = next_fast_len(max(S + max(bS, aS), kS)); see the module docstring for why.
+    P = next_fast_len(max(S + max(bS, aS), kS, So)), So = S + bS + aS - kS + 1; see the module
+    docstring for why (So matters only for padding wider than the kernel, never for 'same').
 
     Returns
     -------
     P : int
     """
     before, after = pad_s
-    return scipy.fft.next_fast_len(max(S + max(before, after), kS), real=True)
+    So = S + before + after - kS + 1
+    return scipy.fft.next_fast_len(max(S + max(before, after), kS, So), real=True)
 
 
 def kernel_spectrum(w, pad_s, P):

@@ -120,6 +120,18 @@ def test_fft_path_agrees_with_direct_path_in_float32(case):
         assert rel_error(got, want) < 1e-5, name
 
 
+@pytest.mark.parametrize("method", ["direct", "fft"])
+def test_padding_wider_than_kernel(method):
+    """Any pad the stateless function accepts, e.g. more zeros than the kernel is long."""
+    x, w, b, _, _ = make(((2, 2, 3, 2, 10), 2, (2, 1, 3), "valid"), np.float64)
+    pad = ((1, 2), (0, 3), (5, 6))
+    y, cache = conv3d_forward(x, w, b, pad, method=method)
+    np.testing.assert_allclose(y, conv.conv3d_reference(x, w, b, pad), rtol=1e-9, atol=1e-9)
+    g = np.random.default_rng(5).standard_normal(y.shape)
+    for got, want in zip(conv3d_backward(g, cache), conv.conv3d_backward_reference(g, x, w, pad)):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+
+
 def test_choose_method_follows_the_documented_threshold():
     assert conv.choose_method((4, 4, 2, 2, conv.FFT_MIN_KS - 1)) == "direct"
     assert conv.choose_method((4, 4, 2, 2, conv.FFT_MIN_KS)) == "fft"
