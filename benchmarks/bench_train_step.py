@@ -6,6 +6,10 @@ that other load on the machine hits both alike. Run with NumPy's BLAS left at it
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_train_step.py
 
+The two libraries alternate step by step after their warm-up, so load from other processes
+slows both alike. Peak memory is the max RSS of a fresh process running only numser steps (and
+tracemalloc's peak of NumPy allocations during one step).
+
 Options: ``--kernels 2x2x128,...``, ``--steps``/``--torch-steps`` (timed steps), ``--no-torch``,
 ``--compile`` (Numba compile time with a cold and a warm cache, in fresh processes).
 """
@@ -94,6 +98,7 @@ def torch_step(model, opt, x, y):
 
 
 def timed(step, n_warmup, n_steps):
+    """Run ``step`` n_warmup times untimed, then n_steps times; returns the list of seconds."""
     for _ in range(n_warmup):
         step()
     times = []
@@ -101,7 +106,7 @@ def timed(step, n_warmup, n_steps):
         t0 = time.perf_counter()
         step()
         times.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(times), times
+    return times
 
 
 def blas_info():
@@ -117,6 +122,21 @@ def cpu_model():
                     if line.startswith("Model name"))
     except (OSError, StopIteration):
         return platform.processor()
+
+
+def peak_rss(name, kernel, batch):
+    """Peak resident memory (MiB) of a fresh process that only runs two numser steps."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = ("import resource, sys, numpy as np; "
+            f"sys.path[:0] = [{here!r}, {os.path.dirname(here)!r}]; import bench_train_step as b; "
+            "rng = np.random.default_rng(0); "
+            f"m = b.numser_model({name!r}, {kernel!r}, rng); opt = b.Adam(); "
+            f"x = rng.standard_normal(({batch},) + b.INPUT).astype(np.float32); "
+            f"y = rng.integers(0, 4, {batch}); b.numser_step(m, opt, x, y); "
+            "b.numser_step(m, opt, x, y); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(res.stdout.split()[-1])
 
 
 def compile_times(kernel):
@@ -146,7 +166,7 @@ def main():
     parser.add_argument("--torch-steps", type=int, default=10,
                         help="timed PyTorch steps (fewer for long kernels, see --torch-slow-steps)")
     parser.add_argument("--torch-slow-steps", type=int, default=3,
-                        help="timed PyTorch steps for kernels with kS >= 128 (about 10 s each)")
+                        help="timed PyTorch steps for kernels with kS >= 32 (10 s or more each)")
     parser.add_argument("--kernels", default=None, help="e.g. 2x2x2,2x2x128 (default: all)")
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--compile", action="store_true", help="also measure Numba compile time")
@@ -164,21 +184,7 @@ def main():
     x = rng.standard_normal((args.batch,) + INPUT).astype(np.float32)
     y = rng.integers(0, 4, args.batch)
 
-    rows = []
-    for name, kernel in configs:
-        model = numser_model(name, kernel, np.random.default_rng(1))
-        opt = Adam(lr=3e-3)
-        ms, _ = timed(lambda: numser_step(model, opt, x, y), 2, args.steps)
-        tracemalloc.start()                                    # NumPy allocations of one step
-        numser_step(model, opt, x, y)
-        peak = tracemalloc.get_traced_memory()[1] / 2**20
-        tracemalloc.stop()
-        rows.append({"name": name, "kernel": kernel, "numser": ms, "peak": peak})
-        print(f"numser {name} {'x'.join(map(str, kernel))}: {ms:.0f} ms/step "
-              f"(median of {args.steps}), NumPy peak {peak:.0f} MiB", flush=True)
-    print(f"process max RSS after the numser runs: "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:.0f} MiB")
-
+    torch = None
     if not args.no_torch:
         import warnings
 
@@ -188,24 +194,48 @@ def main():
         warnings.filterwarnings("ignore", message="Using padding='same'")
         print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
         tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-        for row in rows:
-            torch.manual_seed(0)
-            model = torch_model(row["name"], row["kernel"])
-            opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-            n = args.torch_slow_steps if row["kernel"][2] >= 128 else args.torch_steps
-            row["torch"], _ = timed(lambda: torch_step(model, opt, tx, ty), 1, n)
-            row["torch_n"] = n
-            print(f"torch  {row['name']} {'x'.join(map(str, row['kernel']))}: "
-                  f"{row['torch']:.0f} ms/step (median of {n})", flush=True)
 
-    print("\n| model | kernel | numser ms/step | PyTorch ms/step | speed-up | NumPy peak MiB |")
-    print("|---|---|---:|---:|---:|---:|")
+    rows = []
+    for name, kernel in configs:
+        model = numser_model(name, kernel, np.random.default_rng(1))
+        opt = Adam(lr=3e-3)
+        step = {"numser": lambda: numser_step(model, opt, x, y)}
+        n = {"numser": args.steps, "torch": 0}
+        if torch is not None:
+            torch.manual_seed(0)
+            t_model = torch_model(name, kernel)
+            t_opt = torch.optim.Adam(t_model.parameters(), lr=3e-3)
+            step["torch"] = lambda: torch_step(t_model, t_opt, tx, ty)
+            n["torch"] = args.torch_slow_steps if kernel[2] >= 32 else args.torch_steps
+        # Warm up, then alternate the two libraries step by step, so that whatever else runs on
+        # the machine slows both alike; report medians.
+        times = {lib: timed(fn, 2 if lib == "numser" else 1, 0) for lib, fn in step.items()}
+        for i in range(max(n.values())):
+            for lib, fn in step.items():
+                if i < n[lib]:
+                    t0 = time.perf_counter()
+                    fn()
+                    times[lib].append(time.perf_counter() - t0)
+        tracemalloc.start()                                    # NumPy allocations of one step
+        numser_step(model, opt, x, y)
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        row = {"name": name, "kernel": kernel, "peak": peak, "rss": peak_rss(name, kernel, args.batch)}
+        for lib, ts in times.items():
+            row[lib], row[lib + "_n"] = 1e3 * statistics.median(ts), len(ts)
+            print(f"{lib:6s} {name} {'x'.join(map(str, kernel))}: {row[lib]:.0f} ms/step "
+                  f"(median of {len(ts)})", flush=True)
+        rows.append(row)
+
+    print("\n| model | kernel | numser ms/step | PyTorch ms/step | speed-up | "
+          "numser peak RSS MiB | NumPy peak MiB |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for row in rows:
         t = row.get("torch")
         print(f"| {row['name']} | {'x'.join(map(str, row['kernel']))} | {row['numser']:.0f} "
-              f"(n={args.steps}) | "
+              f"(n={row['numser_n']}) | "
               + (f"{t:.0f} (n={row['torch_n']}) | {t / row['numser']:.1f}x" if t else "- | -")
-              + f" | {row['peak']:.0f} |")
+              + f" | {row['rss']:.0f} | {row['peak']:.0f} |")
 
     if args.compile:
         for kernel in ((2, 2, 2), (2, 2, 128)):
