@@ -1,0 +1,152 @@
+"""The documentation matches the code: links resolve, and every named function or class exists.
+
+For ``README.md`` and every ``docs/*.md``:
+- every relative Markdown link ``[text](target)`` or ``![alt](target)`` outside fenced code
+  blocks points to an existing file or folder (resolved from the page's folder; a ``#section``
+  suffix is ignored, web links and pure anchors are not checked);
+- every reference ``path/to/module.py::name`` or ``path/to/module.py::Class.method``, in prose,
+  inline code or code blocks, names something that exists: for ``numser/…`` the module is
+  imported and the dotted name looked up with getattr; for other files (``tests/…``,
+  ``benchmarks/…``, ``examples/…``) the name is found in the file's syntax tree, without running it;
+- every repository path written in inline code (``numser/…``, ``tests/…``, ``examples/…``,
+  ``benchmarks/…``, ``docs/…`` ending in ``.py``, ``.md`` or ``/``) exists.
+"""
+import ast
+import importlib
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))
+
+LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+REFERENCE = re.compile(r"\b((?:numser|tests|benchmarks|examples)/[\w/]*\w\.py)::([A-Za-z_][\w.]*)")
+CODE_PATH = re.compile(r"`((?:numser|tests|examples|benchmarks|docs)/[\w./-]*(?:\.py|\.md|/))`")
+FENCE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.M | re.S)
+
+
+def _ids(pages):
+    return [str(p.relative_to(ROOT)) for p in pages]
+
+
+def _without_fences(text):
+    """The page with fenced code blocks blanked (line numbers kept): links there are just text."""
+    return FENCE.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+
+
+def _line(text, pos):
+    return text.count("\n", 0, pos) + 1
+
+
+def links(page):
+    """(line, target) of every relative link of a page, outside fenced code."""
+    text = _without_fences(page.read_text(encoding="utf-8"))
+    out = []
+    for m in LINK.finditer(text):
+        target = m.group(1)
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I) or target.startswith("#"):
+            continue                                    # web links, mailto:, in-page anchors
+        out.append((_line(text, m.start()), target))
+    return out
+
+
+def references(page):
+    """(line, file, dotted name) of every ``file.py::name`` reference of a page."""
+    text = page.read_text(encoding="utf-8")
+    return [(_line(text, m.start()), m.group(1), m.group(2).rstrip("."))
+            for m in REFERENCE.finditer(text)]
+
+
+def _defined_in_source(path, dotted):
+    """True when ``dotted`` (``f`` or ``Class.method``) is defined or assigned in a Python file."""
+    body = ast.parse(path.read_text(encoding="utf-8")).body
+    for part in dotted.split("."):
+        found = None
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
+                    and node.name == part:
+                found = node
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if any(isinstance(t, ast.Name) and t.id == part for t in targets):
+                    found = node
+        if found is None:
+            return False
+        body = getattr(found, "body", [])
+    return True
+
+
+def resolve_reference(file, dotted):
+    """None when ``file::dotted`` names something that exists, else the reason it does not."""
+    path = ROOT / file
+    if not path.is_file():
+        return f"{file} does not exist"
+    if not file.startswith("numser/"):
+        return None if _defined_in_source(path, dotted) else f"{file} defines no {dotted!r}"
+    module_name = file[:-3].replace("/", ".")
+    if module_name.endswith(".__init__"):
+        module_name = module_name[:-len(".__init__")]
+    try:
+        obj = importlib.import_module(module_name)
+    except Exception as e:                              # noqa: BLE001 — report any import failure
+        return f"import {module_name} failed: {type(e).__name__}: {e}"
+    for i, part in enumerate(dotted.split(".")):
+        if not hasattr(obj, part):
+            where = ".".join([module_name] + dotted.split(".")[:i])
+            return f"{where} has no attribute {part!r}"
+        obj = getattr(obj, part)
+    return None
+
+
+def test_pages_found():
+    assert (ROOT / "README.md").is_file() and len(PAGES) > 1, f"no Markdown pages under {ROOT}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_ids(PAGES))
+def test_relative_links_resolve(page):
+    broken = []
+    for line, target in links(page):
+        path = page.parent / target.split("#", 1)[0]
+        if not path.exists():
+            broken.append(f"{page.relative_to(ROOT)}:{line}: ({target}) → no such file "
+                          f"{os.path.relpath(path, ROOT)}")
+    assert not broken, "broken links:\n" + "\n".join(broken)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_ids(PAGES))
+def test_code_references_exist(page):
+    missing = []
+    for line, file, dotted in references(page):
+        reason = resolve_reference(file, dotted)
+        if reason:
+            missing.append(f"{page.relative_to(ROOT)}:{line}: {file}::{dotted}: {reason}")
+    assert not missing, "references to code that does not exist:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_ids(PAGES))
+def test_paths_in_code_spans_exist(page):
+    text = page.read_text(encoding="utf-8")
+    missing = [f"{page.relative_to(ROOT)}:{_line(text, m.start())}: `{m.group(1)}` does not exist"
+               for m in CODE_PATH.finditer(text) if not (ROOT / m.group(1)).exists()]
+    assert not missing, "paths that do not exist:\n" + "\n".join(missing)
+
+
+# --- the checker itself: a broken form must be caught, a good one passed --------------------
+
+def test_checker_catches_broken_forms(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("See [a](missing.md), [b](https://example.org), [c](#top),\n"
+                    "```\n[d](not-a-link-in-code.md)\n```\n"
+                    "`numser/elm.py::ELM.fit`, `numser/elm.py::ELM.no_such`, "
+                    "`numser/no_module.py::x`, `tests/test_docs.py::test_pages_found`.\n",
+                    encoding="utf-8")
+    assert [t for _, t in links(page)] == ["missing.md"]
+    refs = {(f, d): resolve_reference(f, d) for _, f, d in references(page)}
+    assert refs[("numser/elm.py", "ELM.fit")] is None
+    assert "no attribute 'no_such'" in refs[("numser/elm.py", "ELM.no_such")]
+    assert "does not exist" in refs[("numser/no_module.py", "x")]
+    assert refs[("tests/test_docs.py", "test_pages_found")] is None
+    assert "defines no" in resolve_reference("tests/test_docs.py", "no_such_test")
