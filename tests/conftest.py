@@ -2,6 +2,11 @@
 import os
 from pathlib import Path
 
+# As `import numser` does (numser/__init__.py): one BLAS thread, numser's parallelism is Numba's.
+# Set here because test modules may import NumPy before numser.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
 import pytest
 
 #: ../shared/corpora relative to the repository root (override with NUMSER_CORPORA).
