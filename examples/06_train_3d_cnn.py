@@ -1,4 +1,4 @@
-"""Train the 3D-CNN-DNN on the built-in synthetic corpus, one speaker-independent split (SPEC §3, §6).
+"""Train the 3D-CNN-DNN on one speaker-independent split of the synthetic corpus (SPEC §3, §6).
 
 Run:  python examples/06_train_3d_cnn.py [--out examples/out] [--quick] [--kernel 2x2x2]
 
@@ -124,7 +124,7 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="a very short run: 8 speakers × 2 utterances per emotion, 2 epochs")
     ap.add_argument("--kernel", type=parse_kernel, default=(2, 2, 2),
-                    help="kL x kT x kS of every convolution (default 2x2x2; Table 3 has e.g. 2x2x32)")
+                    help="kL x kT x kS of every convolution (default 2x2x2; Table 3: e.g. 2x2x32)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)

@@ -35,8 +35,7 @@ from numser import CLASSES  # noqa: E402
 from numser.elm import (ELM, FUNCTIONALS, select_elm, solve_output_weights,  # noqa: E402
                         utterance_functionals)
 from numser.metrics import unweighted_accuracy  # noqa: E402
-
-COLOURS = {"neutral": "tab:green", "happy": "tab:orange", "sad": "tab:blue", "angry": "tab:red"}
+from numser.report import COLOURS  # noqa: E402  (Figure 3's colours)
 
 
 def simulated_posteriors(rng, per_class=(40, 20, 20), steps=10):
@@ -99,7 +98,8 @@ def show_functionals(p, y, path):
     for k, c in enumerate(CLASSES):
         a.plot(t, p[:, k], color=COLOURS[c], lw=1.2, label=c)
     a.axhline(0.2, color="k", ls="--", lw=0.8)
-    a.set(xlabel="frame t (10 ms hop)" if p.shape[0] > 10 else "step t", ylabel="p_k(t)", ylim=(0, 1),
+    a.set(xlabel="frame t (10 ms hop)" if p.shape[0] > 10 else "step t", ylabel="p_k(t)",
+          ylim=(0, 1),
           title=f"step posteriors of one {CLASSES[y]} utterance (dashed: 0.2)")
     a.legend(fontsize=8, ncol=4, loc="upper right")
     width = 0.2
@@ -181,7 +181,7 @@ def main():
 
     F = {s: (utterance_functionals(p), y) for s, (p, y) in data.items()}  # (N, 16) each
     elm, table = select_elm(*F["train"], *F["val"], seed=args.seed, n_classes=4)
-    print(f"\nvalidation UA over the grid (rows: hidden units, columns: C):")
+    print("\nvalidation UA over the grid (rows: hidden units, columns: C):")
     Cs = sorted({r["C"] for r in table})
     print("   L \\ C " + " ".join(f"{c:>7g}" for c in Cs))
     for L in sorted({r["n_hidden"] for r in table}):

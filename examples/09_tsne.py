@@ -106,7 +106,7 @@ def main():
 
     feats, y, held_out, other = (lld_features if args.quick else learned_features)(args.out,
                                                                                    args.seed)
-    print(f"\nleave-one-out 5-NN accuracy (chance 0.25 for balanced classes):")
+    print("\nleave-one-out 5-NN accuracy (chance 0.25 for balanced classes):")
     print(f"  input space ({feats.shape[1]}-dim): {knn_accuracy(feats, y):.3f}")
     for name, x in other.items():
         print(f"  the standardised {name} themselves ({x.shape[1]}-dim): {knn_accuracy(x, y):.3f}")

@@ -1,6 +1,6 @@
 """The documentation matches the code: links resolve, and every named function or class exists.
 
-For ``README.md`` and every ``docs/*.md``:
+For ``README.md``, ``examples/README.md`` and every ``docs/*.md``:
 - every relative Markdown link ``[text](target)`` or ``![alt](target)`` outside fenced code
   blocks points to an existing file or folder (resolved from the page's folder; a ``#section``
   suffix is ignored, web links and pure anchors are not checked);
@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))
+PAGES = ([ROOT / "README.md", ROOT / "examples" / "README.md"]
+         + sorted((ROOT / "docs").glob("*.md")))
 
 LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 REFERENCE = re.compile(r"\b((?:numser|tests|benchmarks|examples)/[\w/]*\w\.py)::([A-Za-z_][\w.]*)")
