@@ -99,6 +99,9 @@ def parse_args(argv=None):
                    help="stop after this many epochs without a better validation UA; 0 = never "
                         "(default 5; the best epoch's weights are kept either way)")
     p.add_argument("--batch-size", type=int, default=128, help="mini-batch size (default 128)")
+    p.add_argument("--lr", type=float, default=3e-3,
+                   help="Adam's learning rate (default 3e-3, the paper's; on small corpora it can "
+                        "collapse the 3D CNNs to one class, 1e-3 is a gentler choice)")
     p.add_argument("--max-per-speaker", type=int, default=0,
                    help="use at most N utterances per speaker (0 = all; for smoke runs)")
     p.add_argument("--tsne-fold", type=int, default=0,
@@ -270,7 +273,7 @@ def run_task(task, job):
         x = {s: scaler.transform(v).astype(np.float32) for s, v in x.items()}
     log(f"{model!r}; train {len(y['train'])}, val {len(y['val'])}, test {len(y['test'])} "
         f"utterances")
-    config = TrainConfig(batch_size=job["batch_size"], max_epochs=job["epochs"],
+    config = TrainConfig(batch_size=job["batch_size"], max_epochs=job["epochs"], lr=job["lr"],
                          patience=job["patience"] or None, seed=job["seed"] + task.fold)
     ckpt = os.path.join(job["checkpoints"], task.name + ".npz")
     fit = train(model, x["train"], y["train"], x["val"], y["val"], config, checkpoint=ckpt, log=log)
@@ -349,13 +352,18 @@ def _git_commit():
         return "unknown"
 
 
+SETTING_DEFAULTS = {"lr": 3e-3}
+
+
 def check_run_settings(out, settings):
     """Refuse an ``--out`` that holds a run whose results would not be comparable with this one."""
     path = os.path.join(out, "run.json")
     if os.path.exists(path):
         with open(path, encoding="utf-8") as f:
             old = json.load(f)
-        diff = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
+        # a setting added after the run was started counts as its default there
+        diff = {k: (old.get(k, SETTING_DEFAULTS.get(k)), v) for k, v in settings.items()
+                if old.get(k, SETTING_DEFAULTS.get(k)) != v}
         if diff:
             what = "; ".join(f"{k}: {a!r} there, {b!r} now" for k, (a, b) in diff.items())
             raise ParameterError(f"{out} holds a run with other settings ({what}); its results "
@@ -394,7 +402,7 @@ def _main(args, log):
     tasks = plan_tasks(args)
     utterances = load_data(args, log)
     settings = {"corpora": sorted(args.corpus or ["synthetic"]), "seed": args.seed,
-                "folds": args.folds, "epochs": args.epochs, "patience": args.patience,
+                "folds": args.folds, "epochs": args.epochs, "patience": args.patience, "lr": args.lr,
                 "batch_size": args.batch_size, "max_per_speaker": args.max_per_speaker,
                 "quick": args.quick, "n_utterances": len(utterances)}
     os.makedirs(args.out, exist_ok=True)
@@ -410,7 +418,7 @@ def _main(args, log):
     job = {"utterances": {"speaker": [u.speaker for u in utterances],
                           "label": [int(u.label) for u in utterances]},
            "use": use, "arrays": arrays, "seed": args.seed, "epochs": args.epochs,
-           "patience": args.patience, "batch_size": args.batch_size,
+           "patience": args.patience, "batch_size": args.batch_size, "lr": args.lr,
            "folds": [{"index": f.index, "test": sorted(f.test), "val": sorted(f.val),
                       "train": sorted(f.train)} for f in folds],
            "checkpoints": os.path.join(args.cache, "checkpoints", run_hash),

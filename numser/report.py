@@ -167,13 +167,13 @@ def tables_markdown(results):
     lines += [
               "| method | configuration | parameters | paper (K) | UA mean ± std | folds | p | "
               "p (folds) |", "|---|---|---|---|---|---|---|---|"]
-    no_test = "ref." if ref else "–"
     for s in s_all:
-        t = tests.get((ref, _key(s)))
+        t = tests.get((ref, _key(s))) or tests.get((_key(s), ref))
+        none = "ref." if _key(s) == ref else "–"
         lines.append(f"| {s['method']} | {s['config']} | {s['n_params']:,} | "
                      f"{s['paper_params_k'] or '–'} | {s['mean']:.3f} ± {s['std']:.3f} | "
-                     f"{len(s['folds'])} | {_fmt_p(t['speaker']['pvalue']) if t else no_test} | "
-                     f"{_fmt_p(t['fold']['pvalue']) if t else no_test} |")
+                     f"{len(s['folds'])} | {_fmt_p(t['speaker']['pvalue']) if t else none} | "
+                     f"{_fmt_p(t['fold']['pvalue']) if t else none} |")
     corpora = sorted({c for s in s_all for c in s["per_corpus_ua"]})
     if len(corpora) > 1:
         lines += ["", "## UA per corpus (pooled test predictions of all folds)", "",
