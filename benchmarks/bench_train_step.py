@@ -16,7 +16,6 @@ Options: ``--kernels 2x2x128,...``, ``--steps``/``--torch-steps`` (timed steps),
 import argparse
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -127,14 +126,16 @@ def cpu_model():
 def peak_rss(name, kernel, batch):
     """Peak resident memory (MiB) of a fresh process that only runs two numser steps."""
     here = os.path.dirname(os.path.abspath(__file__))
-    code = ("import resource, sys, numpy as np; "
+    code = ("import sys, numpy as np; "
             f"sys.path[:0] = [{here!r}, {os.path.dirname(here)!r}]; import bench_train_step as b; "
             "rng = np.random.default_rng(0); "
             f"m = b.numser_model({name!r}, {kernel!r}, rng); opt = b.Adam(); "
             f"x = rng.standard_normal(({batch},) + b.INPUT).astype(np.float32); "
             f"y = rng.integers(0, 4, {batch}); b.numser_step(m, opt, x, y); "
             "b.numser_step(m, opt, x, y); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+            # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent.
+            "print(next(int(line.split()[1]) for line in open('/proc/self/status') "
+            "if line.startswith('VmHWM')) / 1024)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(res.stdout.split()[-1])
 
