@@ -32,7 +32,7 @@ PROPOSED = ("3d-cnn-dnn", "3d-cnn-dnn-elm")
 EXAMPLES = """
 examples:
   python -m numser.cv                                   # built-in synthetic corpus, default methods
-  python -m numser.cv --quick                           # a smoke run in about a minute
+  python -m numser.cv --quick                           # a smoke run in about two minutes
   python -m numser.cv --corpus emodb=../shared/corpora/emodb --corpus ravdess=../shared/corpora/ravdess \\
       --methods 3d-cnn-dnn,lstm-elm --out runs/emodb-ravdess --jobs 2
   python -m numser.cv --corpus manifest=my_corpus/manifest.csv --table3 --out runs/table3
@@ -109,8 +109,9 @@ def parse_args(argv=None):
     p.add_argument("--out", default="runs/default", help="output folder (default runs/default)")
     p.add_argument("--cache", default=os.path.join(os.path.expanduser("~"), ".cache", "numser"),
                    help="feature, synthetic-corpus and checkpoint cache (default ~/.cache/numser)")
-    p.add_argument("--jobs", type=int, default=1,
-                   help="tasks run in parallel processes; threads per process = cores // jobs")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                   help="tasks run in parallel processes, each with cores // jobs Numba threads "
+                        "(default: one per core, the fastest on 2 cores); 1 runs in this process")
     p.add_argument("--quick", action="store_true",
                    help="smoke run: a small synthetic corpus (or 6 utterances per speaker), "
                         "2 epochs, t-SNE shortened")

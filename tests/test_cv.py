@@ -68,7 +68,9 @@ def test_second_run_resumes_without_retraining(quick_run):
 def test_killed_run_resumes_to_the_same_results(quick_run, tmp_path):
     reference_out, cache, _ = quick_run
     out = tmp_path / "killed"
-    args = [sys.executable, "-m", "numser.cv", "--quick", "--methods", "dnn-elm",
+    # --jobs 1: the kill lands on the one process that trains (the fixture ran with one worker
+    # per core), which also shows that results do not depend on --jobs
+    args = [sys.executable, "-m", "numser.cv", "--quick", "--methods", "dnn-elm", "--jobs", "1",
             "--out", str(out), "--cache", str(cache)]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
@@ -78,7 +80,8 @@ def test_killed_run_resumes_to_the_same_results(quick_run, tmp_path):
     proc.wait()
     done = list((out / "tasks").glob("*.json"))
     assert 1 <= len(done) < 5, "the kill should land mid-run"
-    resumed = run_cv("--quick", "--methods", "dnn-elm", "--out", out, "--cache", cache)
+    resumed = run_cv("--quick", "--methods", "dnn-elm", "--jobs", "1", "--out", out,
+                     "--cache", cache)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"{len(done)} already done" in resumed.stderr
     for ref in sorted((reference_out / "tasks").glob("*.json")):
