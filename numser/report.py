@@ -32,11 +32,18 @@ def load_tasks(out):
     for path in sorted(glob.glob(os.path.join(out, "tasks", "*.json"))):
         with open(path, encoding="utf-8") as f:
             tasks.append(json.load(f))
-    return sorted(tasks, key=lambda t: (_method_rank(t["method"]), t["config"], t["fold"]))
+    return sorted(tasks, key=_task_order)
 
 
-def _method_rank(method):
-    return ORDER.index(method) if method in ORDER else len(ORDER)
+def _task_order(task):
+    """Rows in the paper's order: method as Table 4, depth, kernel as Table 3, cells, fold."""
+    from numser.models import TABLE3_KERNELS
+    kw = task["kwargs"]
+    kernel = tuple(kw.get("kernel", ()))
+    rank = ORDER.index(task["method"]) if task["method"] in ORDER else len(ORDER)
+    k_rank = TABLE3_KERNELS.index(kernel) if kernel in TABLE3_KERNELS else len(TABLE3_KERNELS)
+    return (rank, kw.get("depth", 0), k_rank, kernel, kw.get("cells", 0), kw.get("context", 0),
+            task["fold"])
 
 
 def group(tasks):
