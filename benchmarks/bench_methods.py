@@ -1,0 +1,345 @@
+"""One batch-128 training step of every Table 4 method (SPEC §3–4), numser vs PyTorch, side by side.
+
+A step is forward, softmax cross-entropy, backward and one Adam update (lr 3e-3), dropout on. The
+numser model is ``numser.models.build(method, ...)`` itself; the PyTorch model is the same
+architecture written here with the layers a PyTorch user would pick (Conv1d/Conv2d/Conv3d with
+``padding='same'``, MaxPool, ``nn.LSTM(batch_first=True, num_layers=2)``, Linear on (N, T, D) for
+the per-step FC stacks). Before timing, the script checks that the two are the same function:
+
+- parameter counts are equal, once each PyTorch LSTM layer's second bias (``bias_hh``) is left
+  out (numser has one bias per gate unit; PyTorch adds two, which only ever enter as their sum);
+- with numser's weights copied into the PyTorch model, both give the same logits (dropout off).
+
+The ``-elm`` methods are trained with the utterance label at every step (the loss averages over
+all N·T steps), as numser's ``softmax_cross_entropy`` does for (N, T, 4) logits.
+
+Run with NumPy's BLAS at its defaults (this machine's environment sets two OpenBLAS variables
+that slow it; unset them in this command only):
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_methods.py
+
+numser is imported before NumPy, so ``OPENBLAS_NUM_THREADS`` is 1 unless the caller set it
+(numser parallelises in Numba; ``numser/__init__.py``). PyTorch runs with 2 threads. After the
+warm-up the two libraries alternate step by step, so load from other processes hits both alike;
+each time is the median of the timed steps. A library whose warm-up step took more than
+``--slow-seconds`` gets one warm-up step and ``--slow-steps`` timed steps instead of two and
+``--steps``.
+
+Options: ``--methods dnn-elm,3d-cnn-dnn,...`` (default: all), ``--steps``, ``--slow-steps``,
+``--batch``, ``--quick`` (batch 16, 2 timed steps: a smoke run, not a measurement).
+"""
+import numser  # noqa: F401  (first: sets OPENBLAS_NUM_THREADS=1 before NumPy loads OpenBLAS)
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+
+from numser.models import METHODS, build  # noqa: E402
+from numser.nn.adam import Adam  # noqa: E402
+from numser.nn.conv import Conv3D  # noqa: E402
+from numser.nn.dense import Dense  # noqa: E402
+from numser.nn.loss import softmax_cross_entropy  # noqa: E402
+from numser.nn.lstm import LSTM  # noqa: E402
+
+#: Every Table 4 row at its paper configuration: (method, build() keywords).
+CONFIGS = ([("dnn-elm", {}), ("lstm-elm", {}),
+            ("1d-cnn-lstm", {"cells": 128}), ("1d-cnn-lstm", {"cells": 256})]
+           + [(m, {"kernel": (1, 2, ks)}) for m in ("2d-cnn-lstm", "2d-cnn-lstm-dnn")
+              for ks in (2, 32, 128)]
+           + [(m, {"kernel": (2, 2, ks), "depth": 3}) for m in ("3d-cnn-dnn", "3d-cnn-dnn-elm")
+              for ks in (2, 32, 128)])
+
+
+# ---------------------------------------------------------------------------------------------
+# The same architectures in PyTorch.
+# ---------------------------------------------------------------------------------------------
+
+def torch_model(method, kernel=(2, 2, 128), depth=3, cells=128, **_):
+    """The PyTorch twin of ``numser.models.build(method, ...)`` (logits (N, 4) or (N, T, 4))."""
+    from torch import nn
+
+    class PerStep(nn.Module):
+        """(N, T, ...) → (N, T, ...'): one module on every step, the steps folded into the batch."""
+
+        def __init__(self, *layers):
+            super().__init__()
+            self.inner = nn.Sequential(*layers)
+
+        def forward(self, x):
+            n, t = x.shape[:2]
+            y = self.inner(x.reshape((n * t,) + tuple(x.shape[2:])))   # (N·T, ...)
+            return y.reshape((n, t) + tuple(y.shape[1:]))
+
+    class LSTM2(nn.Module):
+        """Two stacked LSTM layers; all states (N, T, H) or the last one (N, H)."""
+
+        def __init__(self, d, h, last):
+            super().__init__()
+            self.lstm, self.last = nn.LSTM(d, h, num_layers=2, batch_first=True), last
+
+        def forward(self, x):
+            y, _ = self.lstm(x)
+            return y[:, -1] if self.last else y
+
+    def fc_stack(n_in, widths):                     # as numser.models._fc_stack
+        layers = []
+        for width in widths:
+            layers += [nn.Linear(n_in, width), nn.ReLU(), nn.Dropout(0.5)]
+            n_in = width
+        return layers + [nn.Linear(n_in, 4)]
+
+    if method == "dnn-elm":                         # (N, 198, 32) → (N, 198, 4)
+        return nn.Sequential(*fc_stack(32, (256, 256, 256)))
+    if method == "lstm-elm":                        # (N, 198, 32) → (N, 198, 4)
+        return nn.Sequential(LSTM2(32, 128, last=False), nn.Linear(128, 4))
+    if method == "1d-cnn-lstm":                     # (N, 20, 1600) → (N, 4)
+        return nn.Sequential(
+            PerStep(nn.Unflatten(1, (1, 1600)),                       # (N·20, 1, 1600)
+                    nn.Conv1d(1, 40, 80, padding="same"), nn.ReLU(), nn.MaxPool1d(2),
+                    nn.Conv1d(40, 40, 800, padding="same"), nn.ReLU(), nn.MaxPool1d(40),
+                    nn.Flatten()),                                    # (N·20, 800)
+            LSTM2(800, cells, last=True), nn.Linear(cells, 4))
+    if method in ("2d-cnn-lstm", "2d-cnn-lstm-dnn"):  # (N, 10, 10, 256) → (N, 4)
+        ks = kernel[2]
+        widths = (512, 512) if method == "2d-cnn-lstm-dnn" else ()
+        return nn.Sequential(
+            PerStep(nn.Unflatten(1, (1, 10)),                         # (N·10, 1, 10, 256)
+                    nn.Conv2d(1, 4, (2, ks), padding="same"), nn.ReLU(), nn.MaxPool2d(2),
+                    nn.Conv2d(4, 4, (2, ks), padding="same"), nn.ReLU(), nn.MaxPool2d(4),
+                    nn.Flatten()),                                    # (N·10, 128)
+            LSTM2(128, 128, last=True), *fc_stack(128, widths))
+    # 3D-CNN-DNN and -ELM: no pooling after the first convolution (SPEC §3)
+    elm = method == "3d-cnn-dnn-elm"
+    pool = (1, 2, 2) if elm else (2, 2, 2)
+    layers, shape, channels = [nn.Unflatten(1, (1, 10))], (10, 10, 256), 1
+    for i in range(depth):
+        layers += [nn.Conv3d(channels, 4, kernel, padding="same"), nn.ReLU()]
+        channels = 4
+        if i > 0:
+            layers.append(nn.MaxPool3d(pool))
+            shape = tuple(n // p for n, p in zip(shape, pool))
+    if not elm:
+        return nn.Sequential(*layers, nn.Flatten(), *fc_stack(4 * int(np.prod(shape)), (512, 512)))
+    features = 4 * shape[1] * shape[2]
+
+    class Steps(nn.Module):                         # (N, 4, L, T', S') → (N, L, 4·T'·S')
+        def forward(self, v):
+            return v.permute(0, 2, 1, 3, 4).reshape(v.shape[0], v.shape[2], features)
+
+    return nn.Sequential(*layers, Steps(), *fc_stack(features, (512, 512)))
+
+
+def torch_param_counts(model):
+    """(all parameters, parameters without each LSTM layer's bias_hh) of a PyTorch model."""
+    total = sum(p.numel() for p in model.parameters())
+    extra = sum(p.numel() for name, p in model.named_parameters() if "bias_hh" in name)
+    return total, total - extra
+
+
+def copy_weights(numser_model, model):
+    """Load numser's weights into the PyTorch twin, layer by layer in order of appearance."""
+    import torch
+    from torch import nn
+
+    def walk(layers):
+        for layer in layers:
+            if isinstance(layer, (Conv3D, Dense, LSTM)):
+                yield layer
+            yield from walk(getattr(layer, "layers", []))
+
+    ours = list(walk(numser_model.layers))
+    theirs = [m for m in model.modules()
+              if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear, nn.LSTM))]
+    with torch.no_grad():
+        for m in theirs:
+            if isinstance(m, nn.LSTM):
+                for k in range(m.num_layers):
+                    layer = ours.pop(0)
+                    p = {n: torch.from_numpy(v) for n, v in layer.params.items()}
+                    getattr(m, f"weight_ih_l{k}").copy_(p["W"].T)   # (4H, D) ← W (D, 4H)
+                    getattr(m, f"weight_hh_l{k}").copy_(p["U"].T)
+                    getattr(m, f"bias_ih_l{k}").copy_(p["b"])
+                    getattr(m, f"bias_hh_l{k}").zero_()          # b = bias_ih + bias_hh
+                continue
+            layer = ours.pop(0)
+            w, b = torch.from_numpy(layer.params["W"]), torch.from_numpy(layer.params["b"])
+            if isinstance(m, nn.Linear):
+                w = w.T                                          # (out, in) ← W (in, out)
+            else:                                                # (F, C, kL, kT, kS) → 1-D/2-D
+                w = w.reshape(m.weight.shape)
+            m.weight.copy_(w)
+            m.bias.copy_(b)
+    if ours:
+        raise RuntimeError(f"{len(ours)} numser layers have no PyTorch counterpart")
+
+
+def check_same(method, kw, x):
+    """Max |logit difference| between numser and PyTorch with the same weights, dropout off."""
+    import torch
+    ours = build(method, **kw)
+    theirs = torch_model(method, **kw)
+    copy_weights(ours, theirs)
+    theirs.eval()
+    with torch.no_grad():
+        t = theirs(torch.from_numpy(x)).numpy()
+    n = ours.forward(x, train=False)
+    if t.shape != n.shape:
+        raise RuntimeError(f"{method}: logits {n.shape} (numser) vs {t.shape} (PyTorch)")
+    return float(np.abs(t - n).max()), float(np.abs(n).max())
+
+
+# ---------------------------------------------------------------------------------------------
+# One training step of each.
+# ---------------------------------------------------------------------------------------------
+
+def numser_step(model, opt, x, y):
+    logits = model.forward(x, train=True)           # (N, 4) or (N, T, 4)
+    loss, dlogits = softmax_cross_entropy(logits, y)
+    model.backward(dlogits)
+    opt.step(model.parameters())
+    return loss
+
+
+def torch_step(model, opt, x, y):
+    import torch
+    opt.zero_grad()
+    logits = model(x)
+    if logits.ndim == 3:                            # per-step methods: the label at every step
+        logits, y = logits.reshape(-1, 4), y.repeat_interleave(logits.shape[1])
+    loss = torch.nn.functional.cross_entropy(logits, y)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+def once(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def blas_info():
+    from threadpoolctl import threadpool_info
+    # the package whose wheel ships the library: numpy.libs (NumPy's), scipy.libs, torch/lib ...
+    return "; ".join(f"{os.path.basename(os.path.dirname(i['filepath']))}: {i['internal_api']} "
+                     f"{i.get('version')} kernel {i.get('architecture')} "
+                     f"({i['num_threads']} threads)" for i in threadpool_info()
+                     if i["user_api"] == "blas")
+
+
+def cpu_model():
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        return next(line.split(":", 1)[1].strip() for line in out.splitlines()
+                    if line.startswith("Model name"))
+    except (OSError, StopIteration):
+        return platform.processor()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--methods", default=None,
+                        help=f"comma-separated subset of {','.join(METHODS)} (default: all)")
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=5, help="timed steps after 2 warm-ups")
+    parser.add_argument("--slow-steps", type=int, default=3,
+                        help="timed steps (after 1 warm-up) for a library whose warm-up step "
+                             "took more than --slow-seconds")
+    parser.add_argument("--slow-seconds", type=float, default=20.0)
+    parser.add_argument("--quick", action="store_true",
+                        help="batch 16, 2 timed steps: checks the script, measures nothing")
+    args = parser.parse_args()
+    if args.quick:
+        args.batch, args.steps, args.slow_steps = 16, 2, 1
+
+    configs = CONFIGS
+    if args.methods:
+        wanted = args.methods.split(",")
+        unknown = set(wanted) - set(METHODS)
+        if unknown:
+            parser.error(f"unknown methods {sorted(unknown)}; choose from {', '.join(METHODS)}")
+        configs = [c for c in configs if c[0] in wanted]
+
+    import torch
+    torch.set_num_threads(2)
+    # PyTorch notes that 'same' with an even kernel pads a copy of the input; expected here.
+    warnings.filterwarnings("ignore", message="Using padding='same'")
+    blas = blas_info()
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs; load average "
+          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(f"numser: NumPy {np.__version__}, BLAS {blas}; OPENBLAS_NUM_THREADS="
+          f"{os.environ.get('OPENBLAS_NUM_THREADS')}, Numba {numba.__version__} with "
+          f"{numba.get_num_threads()} threads")
+    print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')} "
+          f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE')}")
+    print(f"batch {args.batch}; median of {args.steps} steps after 2 warm-ups "
+          f"({args.slow_steps} after 1 for a library slower than {args.slow_seconds:g} s a step)\n",
+          flush=True)
+
+    rows = []
+    for method, kw in configs:
+        model = build(method, **kw)
+        label = model.config.label()
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((args.batch,) + model.input_shape).astype(np.float32)
+        y = rng.integers(0, 4, args.batch)
+
+        torch.manual_seed(0)
+        t_model = torch_model(method, **kw)
+        total, matched = torch_param_counts(t_model)
+        if matched != model.n_params():
+            raise RuntimeError(f"{method} {label}: {model.n_params():,} numser parameters but "
+                               f"{matched:,} in PyTorch (without bias_hh); the twins differ")
+        diff, scale = check_same(method, kw, x[:2])
+        print(f"{method} ({label}): numser {model.n_params():,} parameters, PyTorch {total:,} "
+              f"(= {matched:,} + {total - matched:,} of LSTM bias_hh); same weights → max "
+              f"|Δlogit| {diff:.1e} (max |logit| {scale:.2f})", flush=True)
+
+        opt = Adam(lr=3e-3)
+        t_opt = torch.optim.Adam(t_model.parameters(), lr=3e-3)
+        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+        step = {"numser": lambda: numser_step(model, opt, x, y),
+                "torch": lambda: torch_step(t_model, t_opt, tx, ty)}
+        # Warm-up: one step each; a second one unless that library is slow.
+        n = {}
+        for lib, fn in step.items():
+            first = once(fn)
+            if first > args.slow_seconds:
+                n[lib] = args.slow_steps
+            else:
+                once(fn)
+                n[lib] = args.steps
+            print(f"  {lib} warm-up step {first:.2f} s → {n[lib]} timed steps", flush=True)
+        # Alternate the two libraries step by step, so that the machine's load hits both alike.
+        times = {lib: [] for lib in step}
+        for i in range(max(n.values())):
+            for lib, fn in step.items():
+                if i < n[lib]:
+                    times[lib].append(once(fn))
+        row = {"method": method, "label": label}
+        for lib, ts in times.items():
+            row[lib], row[lib + "_n"] = 1e3 * statistics.median(ts), len(ts)
+            print(f"  {lib:6s} {row[lib]:9.0f} ms/step (median of {len(ts)}: "
+                  f"{', '.join(f'{1e3 * t:.0f}' for t in ts)})", flush=True)
+        rows.append(row)
+        del model, t_model, opt, t_opt, step
+
+    print(f"\nload average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print("\n| method | configuration | numser ms/step | PyTorch ms/step | PyTorch / numser |")
+    print("|---|---|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['method']} | {r['label']} | {r['numser']:.0f} (n={r['numser_n']}) | "
+              f"{r['torch']:.0f} (n={r['torch_n']}) | {r['torch'] / r['numser']:.2f} |")
+    print(f"\nnumser BLAS: {blas}")
+
+
+if __name__ == "__main__":
+    main()
