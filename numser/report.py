@@ -118,7 +118,11 @@ def build_results(out):
             settings = json.load(f)
     summaries = [summarise(runs) for runs in group(tasks).values()]
     proposed = [s for s in summaries if s["method"] in PROPOSED]
-    reference = max(proposed, key=lambda s: s["mean"]) if proposed else None
+    # the reference is the best proposed model among those with the most folds finished, so a
+    # half-finished row never becomes the yardstick
+    most = max((len(s["folds"]) for s in proposed), default=0)
+    complete = [s for s in proposed if len(s["folds"]) == most]
+    reference = max(complete, key=lambda s: s["mean"]) if complete else None
     tests, seen = [], set()
     for p in proposed:
         for other in summaries:
