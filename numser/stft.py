@@ -17,6 +17,16 @@ def _check_int(name, value, minimum=1):
     return int(value)
 
 
+
+def _check_fft_window(n_fft, win_length):
+    """Validated (n_fft, win_length): positive ints with the window fitting in the FFT."""
+    n_fft = _check_int("n_fft", n_fft)
+    win_length = _check_int("win_length", win_length)
+    if win_length > n_fft:
+        raise ParameterError(f"win_length={win_length} > n_fft={n_fft}: the window must fit in "
+                             "the FFT; raise n_fft or shorten the window")
+    return n_fft, win_length
+
 def _check_signal(y):
     """A floating, finite, non-empty array with samples on the last axis."""
     y = np.asarray(y)
@@ -209,11 +219,7 @@ def stft(y, *, n_fft=512, hop_length=320, win_length=512, window="hamming", n_fr
     not faster than its float64 FFT (benchmarks/bench_features.py times both). Callers that want
     float32 cast the result they keep (:func:`log_spectrogram` does).
     """
-    n_fft = _check_int("n_fft", n_fft)
-    win_length = _check_int("win_length", win_length)
-    if win_length > n_fft:
-        raise ParameterError(f"win_length={win_length} > n_fft={n_fft}: the window must fit in "
-                             "the FFT; raise n_fft or shorten the window")
+    n_fft, win_length = _check_fft_window(n_fft, win_length)
     y = _check_signal(y)
     w = get_window(window, win_length)                      # (win_length,), float64
     frames = frame_signal(y, frame_length=win_length, hop_length=hop_length, n_frames=n_frames)
@@ -292,12 +298,8 @@ def log_spectrogram(y, *, sr=16000, duration=2.0, n_fft=512, hop_length=320, win
     sr = _check_int("sr", sr)
     if not duration > 0 or not eps > 0:
         raise ParameterError(f"duration={duration!r}, eps={eps!r}: both must be > 0")
-    n_fft = _check_int("n_fft", n_fft)
+    n_fft, win_length = _check_fft_window(n_fft, win_length)
     hop_length = _check_int("hop_length", hop_length)
-    win_length = _check_int("win_length", win_length)
-    if win_length > n_fft:
-        raise ParameterError(f"win_length={win_length} > n_fft={n_fft}: the window must fit in "
-                             "the FFT; raise n_fft or shorten the window")
     y = _check_signal(y)
     w = get_window(window, win_length)                      # (win_length,), float64
     size = int(round(duration * sr))
