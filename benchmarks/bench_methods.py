@@ -19,14 +19,16 @@ that slow it; unset them in this command only):
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_methods.py
 
 numser is imported before NumPy, so ``OPENBLAS_NUM_THREADS`` is 1 unless the caller set it
-(numser parallelises in Numba; ``numser/__init__.py``). PyTorch runs with 2 threads. After the
+(numser parallelises in Numba; ``numser/__init__.py``). PyTorch runs with 2 threads
+(``--torch-threads``). After the
 warm-up the two libraries alternate step by step, so load from other processes hits both alike;
 each time is the median of the timed steps. A library whose warm-up step took more than
 ``--slow-seconds`` gets one warm-up step and ``--slow-steps`` timed steps instead of two and
 ``--steps``.
 
 Options: ``--methods dnn-elm,3d-cnn-dnn,...`` (default: all), ``--steps``, ``--slow-steps``,
-``--batch``, ``--quick`` (batch 16, 2 timed steps: a smoke run, not a measurement).
+``--ks 2,32`` (kS of the 2D/3D methods), ``--batch``, ``--torch-threads`` (default 2),
+``--quick`` (batch 16, 2 timed steps: a smoke run, not a measurement).
 """
 import numser  # noqa: F401  (first: sets OPENBLAS_NUM_THREADS=1 before NumPy loads OpenBLAS)
 
@@ -247,12 +249,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--methods", default=None,
                         help=f"comma-separated subset of {','.join(METHODS)} (default: all)")
+    parser.add_argument("--ks", default=None,
+                        help="comma-separated kS values of the 2D/3D methods to keep (default: all)")
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--steps", type=int, default=5, help="timed steps after 2 warm-ups")
     parser.add_argument("--slow-steps", type=int, default=3,
                         help="timed steps (after 1 warm-up) for a library whose warm-up step "
                              "took more than --slow-seconds")
     parser.add_argument("--slow-seconds", type=float, default=20.0)
+    parser.add_argument("--torch-threads", type=int, default=2,
+                        help="torch.set_num_threads (numser's Numba threads: NUMBA_NUM_THREADS)")
     parser.add_argument("--quick", action="store_true",
                         help="batch 16, 2 timed steps: checks the script, measures nothing")
     args = parser.parse_args()
@@ -266,9 +272,12 @@ def main():
         if unknown:
             parser.error(f"unknown methods {sorted(unknown)}; choose from {', '.join(METHODS)}")
         configs = [c for c in configs if c[0] in wanted]
+    if args.ks:
+        keep = {int(v) for v in args.ks.split(",")}
+        configs = [c for c in configs if "kernel" not in c[1] or c[1]["kernel"][2] in keep]
 
     import torch
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.torch_threads)
     # PyTorch notes that 'same' with an even kernel pads a copy of the input; expected here.
     warnings.filterwarnings("ignore", message="Using padding='same'")
     blas = blas_info()
@@ -327,17 +336,22 @@ def main():
         row = {"method": method, "label": label}
         for lib, ts in times.items():
             row[lib], row[lib + "_n"] = 1e3 * statistics.median(ts), len(ts)
+            row[lib + "_min"] = 1e3 * min(ts)
             print(f"  {lib:6s} {row[lib]:9.0f} ms/step (median of {len(ts)}: "
                   f"{', '.join(f'{1e3 * t:.0f}' for t in ts)})", flush=True)
         rows.append(row)
         del model, t_model, opt, t_opt, step
 
     print(f"\nload average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    print("\n| method | configuration | numser ms/step | PyTorch ms/step | PyTorch / numser |")
-    print("|---|---|---:|---:|---:|")
+    # The fastest step of each is less sensitive to load spikes than the median; both shown.
+    print("\n| method | configuration | numser ms/step | PyTorch ms/step | PyTorch / numser | "
+          "fastest step: numser / PyTorch ms | ratio of fastest |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['method']} | {r['label']} | {r['numser']:.0f} (n={r['numser_n']}) | "
-              f"{r['torch']:.0f} (n={r['torch_n']}) | {r['torch'] / r['numser']:.2f} |")
+              f"{r['torch']:.0f} (n={r['torch_n']}) | {r['torch'] / r['numser']:.2f} | "
+              f"{r['numser_min']:.0f} / {r['torch_min']:.0f} | "
+              f"{r['torch_min'] / r['numser_min']:.2f} |")
     print(f"\nnumser BLAS: {blas}")
 
 
