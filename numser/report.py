@@ -6,6 +6,10 @@ Table 3 (best / worst / mean ± std UA over folds per kernel), Table 4 (method, 
 parameters, UA mean ± std, Wilcoxon p against the best proposed model), per-corpus UA, the
 significance tests with the pairing each used, Table 5 (row-normalised confusion matrices in %),
 cost, Figure 3 (t-SNE) and UA per fold and per speaker.
+
+Table 5 and Figure 3 show the paper's four methods (``FIGURE_METHODS``), each in its
+configuration with the best mean UA (:func:`best_configurations`); ``confusion.png`` and the
+``tsne_*.png`` files cover every row.
 """
 import glob
 import json
@@ -24,6 +28,8 @@ ORDER = ("dnn-elm", "lstm-elm", "1d-cnn-lstm", "2d-cnn-lstm", "2d-cnn-lstm-dnn",
 #: Figure 3's colours (the paper's caption): neutral green, happy orange, sad blue, angry red.
 COLOURS = {"neutral": "tab:green", "happy": "tab:orange", "sad": "tab:blue", "angry": "tab:red"}
 ALPHA = 0.01
+#: The methods of the paper's Table 5 and Figure 3.
+FIGURE_METHODS = ("dnn-elm", "lstm-elm", "2d-cnn-lstm-dnn", "3d-cnn-dnn")
 
 
 def load_tasks(out):
@@ -101,12 +107,61 @@ def paired_test(a, b, pairing):
         x = [a["fold_ua"][a["folds"].index(f)] for f in folds]
         y = [b["fold_ua"][b["folds"].index(f)] for f in folds]
     d = np.subtract(x, y)
+    mean_difference = float(d.mean()) if len(d) else None     # the sign says which is better
     if len(d) == 0 or not np.any(d):
         return {"pairing": pairing, "n": len(d), "statistic": None, "pvalue": 1.0 if len(d) else None,
-                "method": "all differences zero" if len(d) else "no pairs"}
+                "method": "all differences zero" if len(d) else "no pairs",
+                "mean_difference": mean_difference}
     res = wilcoxon(x, y, alternative="two-sided")
     return {"pairing": pairing, "n": int(res.n), "n_zero": int(res.n_zero),
-            "statistic": float(res.statistic), "pvalue": float(res.pvalue), "method": res.method}
+            "statistic": float(res.statistic), "pvalue": float(res.pvalue), "method": res.method,
+            "mean_difference": mean_difference}
+
+
+def complete_rows(summaries):
+    """The summaries with the most folds finished (a half-finished row is never a yardstick)."""
+    most = max((len(s["folds"]) for s in summaries), default=0)
+    return [s for s in summaries if len(s["folds"]) == most]
+
+
+def best_configurations(summaries, methods=FIGURE_METHODS):
+    """Each of ``methods``' configuration with the highest mean UA among complete rows.
+
+    Returns
+    -------
+    list of summary dicts, in the order of ``methods``; a method without a complete row is left out.
+    """
+    complete = complete_rows(summaries)
+    best = []
+    for method in methods:
+        rows = [s for s in complete if s["method"] == method]
+        if rows:
+            best.append(max(rows, key=lambda s: s["mean"]))
+    return best
+
+
+def significance_summary(results, alpha=ALPHA):
+    """Per proposed model: the other models it beats, loses to or ties with at ``alpha``.
+
+    A pair counts as a win (loss) when its per-speaker Wilcoxon p < alpha and the mean per-speaker
+    UA difference is positive (negative); otherwise it is no significant difference.
+
+    Returns
+    -------
+    dict {proposed model key: {"better": [keys], "worse": [keys], "ns": [keys]}}
+    """
+    out = {}
+    for t in results["tests"]:
+        for me, other, sign in ((t["a"], t["b"], 1), (t["b"], t["a"], -1)):
+            if me not in results["proposed"]:
+                continue
+            sp = t["speaker"]
+            row = out.setdefault(me, {"better": [], "worse": [], "ns": []})
+            if sp["pvalue"] is not None and sp["pvalue"] < alpha and sp["mean_difference"]:
+                row["better" if sign * sp["mean_difference"] > 0 else "worse"].append(other)
+            else:
+                row["ns"].append(other)
+    return out
 
 
 def build_results(out):
@@ -118,10 +173,7 @@ def build_results(out):
             settings = json.load(f)
     summaries = [summarise(runs) for runs in group(tasks).values()]
     proposed = [s for s in summaries if s["method"] in PROPOSED]
-    # the reference is the best proposed model among those with the most folds finished, so a
-    # half-finished row never becomes the yardstick
-    most = max((len(s["folds"]) for s in proposed), default=0)
-    complete = [s for s in proposed if len(s["folds"]) == most]
+    complete = complete_rows(proposed)
     reference = max(complete, key=lambda s: s["mean"]) if complete else None
     tests, seen = [], set()
     for p in proposed:
@@ -134,6 +186,8 @@ def build_results(out):
                           "fold": paired_test(p, other, "fold")})
     return {"settings": settings, "summaries": summaries,
             "reference": _key(reference) if reference else None, "tests": tests,
+            "proposed": [_key(p) for p in proposed],
+            "figure_rows": [_key(s) for s in best_configurations(summaries)],
             "n_tasks": len(tasks)}
 
 
@@ -195,26 +249,40 @@ def tables_markdown(results):
                 f"{s['per_corpus_ua'].get(c, float('nan')):.3f}" for c in corpora) + " |")
     if results["tests"]:
         lines += ["", "## Significance — every proposed model against every other model", "",
+                  f"Summary: how many baselines and other proposed models each proposed model "
+                  f"beats (per-speaker p < {ALPHA:g} and a higher mean per-speaker UA), loses to, "
+                  "or does not differ from significantly (names given for up to three).", "",
+                  "| proposed model | beats baselines | loses to baselines | n.s. baselines | "
+                  "beats proposed | loses to proposed | n.s. proposed |", "|---|---|---|---|---|---|---|"]
+        proposed = set(results["proposed"])
+        for me, row in significance_summary(results).items():
+            cells = []
+            for group in (lambda k: k not in proposed, lambda k: k in proposed):
+                for outcome in ("better", "worse", "ns"):
+                    keys = [k for k in row[outcome] if group(k)]
+                    cells.append(f"{len(keys)}" + (f": {'; '.join(keys)}" if 0 < len(keys) <= 3
+                                                   and outcome != "ns" else ""))
+            lines.append(f"| {me} | " + " | ".join(cells) + " |")
+        lines += ["",
                   "Two-sided Wilcoxon signed-rank tests, α = .01. 'speakers': pairs are the "
                   "per-speaker UAs of every test speaker (n pairs, zero differences dropped as "
                   "SciPy's default); 'folds': pairs are the fold UAs (5 pairs: smallest possible "
                   "p = .0625, so never significant at .01).", "",
-                  "| model | vs | n (speakers) | p (speakers) | method | p (folds) |",
-                  "|---|---|---|---|---|---|"]
+                  "ΔUA: mean over the paired speakers of model − vs (positive: the model is better).",
+                  "", "| model | vs | n (speakers) | ΔUA | p (speakers) | method | p (folds) |",
+                  "|---|---|---|---|---|---|---|"]
         for t in results["tests"]:
             sp, fo = t["speaker"], t["fold"]
-            lines.append(f"| {t['a']} | {t['b']} | {sp['n']} | {_fmt_p(sp['pvalue'])} | "
+            delta = "–" if sp.get("mean_difference") is None else f"{sp['mean_difference']:+.3f}"
+            lines.append(f"| {t['a']} | {t['b']} | {sp['n']} | {delta} | {_fmt_p(sp['pvalue'])} | "
                          f"{sp['method']} | {_fmt_p(fo['pvalue'])} |")
-    lines += ["", "## Table 5 — confusion matrices (%, rows: true class, summed over folds)", ""]
-    abbrev = [c[0].upper() for c in CLASSES]
-    for s in s_all:
-        cm = row_normalised(np.array(s["confusion"]))
-        lines += [f"**{s['method']} ({s['config']})**", "",
-                  "| | " + " | ".join(abbrev) + " |", "|---|" + "---|" * len(abbrev)]
-        for a, row in zip(abbrev, cm):
-            lines.append(f"| {a} | " + " | ".join("–" if np.isnan(v) else f"{v:.0f}"
-                                                  for v in row) + " |")
-        lines.append("")
+    figure_rows = [s for s in s_all if _key(s) in results.get("figure_rows", [])]
+    others = [s for s in s_all if s not in figure_rows]
+    lines += ["", "## Table 5 — confusion matrices (%, rows: true class, summed over folds)", "",
+              "The paper's four methods, each in its configuration with the best mean UA.", ""]
+    lines += _confusion_tables(figure_rows)
+    if others:
+        lines += ["## Confusion matrices of the other rows", ""] + _confusion_tables(others)
     lines += ["## Cost (seconds, summed over folds)", "",
               "| method | configuration | train | evaluate | best epochs |", "|---|---|---|---|---|"]
     for s in s_all:
@@ -223,34 +291,75 @@ def tables_markdown(results):
     return "\n".join(lines) + "\n"
 
 
+def _confusion_tables(summaries):
+    """Row-normalised confusion matrices (%) as Markdown tables, one per summary."""
+    abbrev = [c[0].upper() for c in CLASSES]
+    lines = []
+    for s in summaries:
+        cm = row_normalised(np.array(s["confusion"]))
+        lines += [f"**{s['method']} ({s['config']})**", "",
+                  "| | " + " | ".join(abbrev) + " |", "|---|" + "---|" * len(abbrev)]
+        for a, row in zip(abbrev, cm):
+            lines.append(f"| {a} | " + " | ".join("–" if np.isnan(v) else f"{v:.0f}"
+                                                  for v in row) + " |")
+        lines.append("")
+    return lines
+
+
+def _confusion_figure(summaries, cols=4):
+    """A grid of row-normalised confusion matrices (%), one panel per summary."""
+    import matplotlib.pyplot as plt
+    n = len(summaries)
+    cols = min(cols, n)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.0 * rows), squeeze=False)
+    for ax, s in zip(axes.flat, summaries):
+        cm = row_normalised(np.array(s["confusion"]))
+        ax.imshow(np.nan_to_num(cm), vmin=0, vmax=100, cmap="Blues")
+        for i in range(4):
+            for j in range(4):
+                if not np.isnan(cm[i, j]):
+                    ax.text(j, i, f"{cm[i, j]:.0f}", ha="center", va="center",
+                            color="white" if cm[i, j] > 50 else "black", fontsize=8)
+        ax.set_xticks(range(4), [c[0].upper() for c in CLASSES])
+        ax.set_yticks(range(4), [c[0].upper() for c in CLASSES])
+        ax.set_title(f"{s['method']}\n{s['config']}", fontsize=8)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def _tsne_panel(ax, task):
+    """Scatter one task's 2-D t-SNE embedding of its test utterances, coloured by true class."""
+    xy = np.array(task["tsne"])
+    y = np.array(task["y_true"])
+    for k, name in enumerate(CLASSES):
+        ax.scatter(xy[y == k, 0], xy[y == k, 1], s=8, c=COLOURS[name], label=name)
+    ax.set_title(f"{task['method']} ({task['config']}), test fold {task['fold']}", fontsize=8)
+    ax.legend(fontsize=7, markerscale=2)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def write_figures(out, results, tasks):
-    """Confusion matrices, t-SNE (Figure 3) and UA per fold / speaker as PNG files in ``out``."""
+    """Confusion matrices, t-SNE (Figure 3) and UA per fold / speaker as PNG files in ``out``.
+
+    ``table5_confusion.png`` and ``figure3_tsne.png`` hold the paper's four methods (best
+    configuration each); ``confusion.png`` and ``tsne_<row>.png`` every row.
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     s_all = results["summaries"]
+    figure_rows = [s for s in s_all if _key(s) in results.get("figure_rows", [])]
     written = []
     if s_all:
+        written.append(_save(_confusion_figure(s_all), out, "confusion.png"))
+    if figure_rows:
+        written.append(_save(_confusion_figure(figure_rows), out, "table5_confusion.png"))
+    if s_all:
         n = len(s_all)
-        cols = min(4, n)
-        rows = (n + cols - 1) // cols
-        fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.0 * rows), squeeze=False)
-        for ax, s in zip(axes.flat, s_all):
-            cm = row_normalised(np.array(s["confusion"]))
-            ax.imshow(np.nan_to_num(cm), vmin=0, vmax=100, cmap="Blues")
-            for i in range(4):
-                for j in range(4):
-                    if not np.isnan(cm[i, j]):
-                        ax.text(j, i, f"{cm[i, j]:.0f}", ha="center", va="center",
-                                color="white" if cm[i, j] > 50 else "black", fontsize=8)
-            ax.set_xticks(range(4), [c[0].upper() for c in CLASSES])
-            ax.set_yticks(range(4), [c[0].upper() for c in CLASSES])
-            ax.set_title(f"{s['method']}\n{s['config']}", fontsize=8)
-        for ax in list(axes.flat)[n:]:
-            ax.axis("off")
-        fig.tight_layout()
-        written.append(_save(fig, out, "confusion.png"))
-
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 0.9 + 0.35 * n), sharey=True)
         for i, s in enumerate(s_all):
             ax1.scatter(s["fold_ua"], [i] * len(s["fold_ua"]), s=18)
@@ -268,17 +377,21 @@ def write_figures(out, results, tasks):
 
     with_tsne = [t for t in tasks if "tsne" in t]
     for t in with_tsne:
-        xy = np.array(t["tsne"])
-        y = np.array(t["y_true"])
         fig, ax = plt.subplots(figsize=(4.5, 4.5))
-        for k, name in enumerate(CLASSES):
-            ax.scatter(xy[y == k, 0], xy[y == k, 1], s=8, c=COLOURS[name], label=name)
-        ax.set_title(f"t-SNE, {t['method']} ({t['config']}), test fold {t['fold']}", fontsize=8)
-        ax.legend(fontsize=7, markerscale=2)
-        ax.set_xticks([])
-        ax.set_yticks([])
+        _tsne_panel(ax, t)
         fig.tight_layout()
         written.append(_save(fig, out, f"tsne_{t['task'].rsplit('__fold', 1)[0]}.png"))
+    figure3 = [t for key in results.get("figure_rows", []) for t in with_tsne if _key(t) == key]
+    if figure3:
+        cols = min(2, len(figure3))
+        rows = (len(figure3) + cols - 1) // cols
+        fig, axes = plt.subplots(rows, cols, figsize=(4.5 * cols, 4.5 * rows), squeeze=False)
+        for ax, t in zip(axes.flat, figure3):
+            _tsne_panel(ax, t)
+        for ax in list(axes.flat)[len(figure3):]:
+            ax.axis("off")
+        fig.tight_layout()
+        written.append(_save(fig, out, "figure3_tsne.png"))
     return written
 
 

@@ -1,0 +1,103 @@
+"""numser.report on hand-made task results: row choice, significance direction, tables, figures."""
+import json
+import os
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from numser import report
+
+SPEAKERS = [f"c{k % 2}:s{k}" for k in range(20)]      # 20 test speakers over 2 corpora, 4 per fold
+
+
+def fake_task(method, config, kwargs, fold, level, rng):
+    """A task result whose per-speaker UAs scatter around ``level``; fold 0 carries a t-SNE."""
+    speakers = SPEAKERS[4 * fold:4 * fold + 4]
+    per_speaker = {s: float(np.clip(level + rng.normal(0, .02), 0, 1)) for s in speakers}
+    y_true = rng.integers(0, 4, 40)
+    y_pred = np.where(rng.random(40) < level, y_true, (y_true + 1) % 4)
+    confusion = np.zeros((4, 4), int)
+    np.add.at(confusion, (y_true, y_pred), 1)
+    task = {"task": f"{method}__{config.replace(' ', '')}__fold{fold}", "method": method,
+            "config": config, "kwargs": kwargs, "fold": fold, "n_params": 1000,
+            "paper_params_k": None, "test_ua": float(np.mean(list(per_speaker.values()))),
+            "per_speaker_ua": per_speaker, "confusion": confusion.tolist(),
+            "y_true": y_true.tolist(), "y_pred": y_pred.tolist(),
+            "test_speakers": [speakers[i % 4] for i in range(40)], "seconds_train": 1.0,
+            "seconds_eval": 0.1, "best_epoch": 3}
+    if fold == 0:
+        task["tsne"] = rng.normal(size=(40, 2)).tolist()
+    return task
+
+
+ROWS = [  # (method, config, kwargs, UA level, folds finished)
+    ("dnn-elm", "3 x FC 256, context 1", {"context": 1}, .45, 5),
+    ("lstm-elm", "2 x LSTM 128", {}, .50, 5),
+    ("2d-cnn-lstm-dnn", "kS 2", {"kernel": [1, 2, 2]}, .40, 5),
+    ("2d-cnn-lstm-dnn", "kS 32", {"kernel": [1, 2, 32]}, .48, 5),
+    ("2d-cnn-lstm-dnn", "kS 128", {"kernel": [1, 2, 128]}, .90, 3),   # unfinished: never chosen
+    ("3d-cnn-dnn", "depth 3, 2x2x2", {"depth": 3, "kernel": [2, 2, 2]}, .70, 5),
+    ("3d-cnn-dnn", "depth 3, 2x2x128", {"depth": 3, "kernel": [2, 2, 128]}, .25, 5),
+]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    os.makedirs(out / "tasks")
+    rng = np.random.default_rng(0)
+    for method, config, kwargs, level, folds in ROWS:
+        for fold in range(folds):
+            task = fake_task(method, config, kwargs, fold, level, rng)
+            with open(out / "tasks" / f"{task['task']}.json", "w") as f:
+                json.dump(task, f)
+    return out
+
+
+def test_figure_rows_are_each_methods_best_complete_configuration(run_dir):
+    results = report.build_results(str(run_dir))
+    assert results["figure_rows"] == ["dnn-elm (3 x FC 256, context 1)", "lstm-elm (2 x LSTM 128)",
+                                      "2d-cnn-lstm-dnn (kS 32)", "3d-cnn-dnn (depth 3, 2x2x2)"]
+    assert results["reference"] == "3d-cnn-dnn (depth 3, 2x2x2)"
+
+
+def test_speaker_test_matches_scipy_and_carries_the_direction(run_dir):
+    results = report.build_results(str(run_dir))
+    s = {report._key(x): x for x in results["summaries"]}
+    good, bad = s["3d-cnn-dnn (depth 3, 2x2x2)"], s["3d-cnn-dnn (depth 3, 2x2x128)"]
+    t = report.paired_test(good, bad, "speaker")
+    keys = sorted(good["per_speaker_ua"])
+    a = [good["per_speaker_ua"][k] for k in keys]
+    b = [bad["per_speaker_ua"][k] for k in keys]
+    assert t["n"] == 20
+    assert t["pvalue"] == pytest.approx(stats.wilcoxon(a, b).pvalue, rel=1e-10)
+    assert t["mean_difference"] == pytest.approx(np.mean(np.subtract(a, b)))
+    assert report.paired_test(bad, good, "speaker")["mean_difference"] < 0
+
+
+def test_significance_summary_splits_wins_losses_and_ties(run_dir):
+    results = report.build_results(str(run_dir))
+    summary = report.significance_summary(results)
+    best = summary["3d-cnn-dnn (depth 3, 2x2x2)"]
+    worst = summary["3d-cnn-dnn (depth 3, 2x2x128)"]
+    # .70 beats every finished row by far; the unfinished kS-128 row (.90, 15 speakers) beats it
+    assert "2d-cnn-lstm-dnn (kS 128)" in best["worse"]
+    assert set(best["better"]) == {"dnn-elm (3 x FC 256, context 1)", "lstm-elm (2 x LSTM 128)",
+                                   "2d-cnn-lstm-dnn (kS 2)", "2d-cnn-lstm-dnn (kS 32)",
+                                   "3d-cnn-dnn (depth 3, 2x2x128)"}
+    assert "3d-cnn-dnn (depth 3, 2x2x2)" in worst["worse"] and not worst["better"]
+    assert set(summary) == {"3d-cnn-dnn (depth 3, 2x2x2)", "3d-cnn-dnn (depth 3, 2x2x128)"}
+
+
+def test_tables_show_table5_for_the_four_and_figures_exist(run_dir):
+    md = report.write_report(str(run_dir))
+    table5 = md.split("## Table 5")[1].split("## Confusion matrices of the other rows")[0]
+    for key in ("dnn-elm (3 x FC 256, context 1)", "lstm-elm (2 x LSTM 128)",
+                "2d-cnn-lstm-dnn (kS 32)", "3d-cnn-dnn (depth 3, 2x2x2)"):
+        assert f"**{key}**" in table5
+    assert "kS 128" not in table5 and "2x2x128" not in table5
+    assert ("| 3d-cnn-dnn (depth 3, 2x2x2) | 4 | 1: 2d-cnn-lstm-dnn (kS 128) | 0 | "
+            "1: 3d-cnn-dnn (depth 3, 2x2x128) | 0 | 0 |") in md
+    for name in ("confusion.png", "table5_confusion.png", "figure3_tsne.png", "ua.png"):
+        assert os.path.getsize(run_dir / name) > 1000
