@@ -14,6 +14,7 @@ import numpy as np
 
 from numser import CLASSES, ParameterError
 from numser.elm import select_elm, utterance_functionals
+from numser.memory import keep_freed_memory
 from numser.metrics import unweighted_accuracy
 from numser.nn.adam import Adam
 from numser.nn.loss import softmax_cross_entropy
@@ -82,6 +83,7 @@ def train(model, x_train, y_train, x_val, y_val, config=TrainConfig(), *, checkp
         raise ParameterError(f"train/validation sizes do not match their labels or are empty: "
                              f"{len(x_train)}/{len(y_train)} and {len(x_val)}/{len(y_val)}")
     y_train = np.asarray(y_train, dtype=np.int64)
+    keep_freed_memory()             # every step reallocates the same big arrays: reuse their pages
     params = model.parameters()
     adam = Adam(lr=config.lr, beta1=config.beta1, beta2=config.beta2, eps=config.eps)
     shuffle = np.random.default_rng(config.seed)
