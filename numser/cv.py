@@ -306,9 +306,13 @@ def run_task(task, job):
         emb = model.embed(x["test"])
         result["tsne"] = tsne(emb, perplexity=min(30.0, (len(emb) - 1) / 3.5),
                               n_iter=job["tsne_iter"], seed=job["seed"]).round(4).tolist()
-    result.update(seconds_train=t_train, seconds_eval=time.time() - t1,
-                  seconds=time.time() - t0, finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
-                  git_commit=job["git_commit"])
+    # A resumed task's earlier epochs ran in a process that was stopped; their time is in the
+    # history, so the cost counts them too. started/finished bound this process's part only.
+    earlier = sum(h["seconds"] for h in fit["history"][:fit["resumed_epoch"]])
+    result.update(seconds_train=t_train + earlier, seconds_eval=time.time() - t1,
+                  seconds=time.time() - t0 + earlier, resumed_after_epoch=fit["resumed_epoch"],
+                  started=time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t0)),
+                  finished=time.strftime("%Y-%m-%dT%H:%M:%S"), git_commit=job["git_commit"])
     write_json(os.path.join(job["out"], "tasks", task.name + ".json"), result)
     if os.path.exists(ckpt):
         os.remove(ckpt)                                   # the JSON now holds what matters

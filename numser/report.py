@@ -73,9 +73,41 @@ def summarise(runs):
             "fold_ua": uas.tolist(), "mean": float(uas.mean()), "std": float(uas.std()),
             "best": float(uas.max()), "worst": float(uas.min()), "per_speaker_ua": speakers,
             "per_corpus_ua": _per_corpus(runs), "confusion": confusion.tolist(),
-            "seconds_train": float(sum(r["seconds_train"] for r in runs)),
+            "seconds_train": float(sum(_train_seconds(r) for r in runs)),
             "seconds_eval": float(sum(r["seconds_eval"] for r in runs)),
             "best_epochs": [r["best_epoch"] for r in runs]}
+
+
+def _train_seconds(run):
+    """Training time of one task, the epochs of an interrupted earlier process included.
+
+    Task files written before ``resumed_after_epoch`` existed count only the process that
+    finished the task in ``seconds_train``; their history still holds every epoch's time.
+    """
+    return max(run["seconds_train"], sum(h["seconds"] for h in run["history"]))
+
+
+def run_time(tasks):
+    """Total task time and wall time of a run, in seconds.
+
+    Task time is the sum of every task's training and evaluation time. Wall time is the length
+    of the union of the intervals [started, finished] of the processes that finished the tasks
+    (``started`` = finished − seconds in files without it): the time during which at least one
+    task was running, whatever the number of workers, sessions and pauses between them.
+    """
+    from datetime import datetime
+    spans = []
+    for t in tasks:
+        end = datetime.fromisoformat(t["finished"]).timestamp()
+        start = datetime.fromisoformat(t["started"]).timestamp() if "started" in t \
+            else end - t["seconds"]
+        spans.append((start, end))
+    wall, reach = 0.0, -np.inf
+    for start, end in sorted(spans):
+        wall += max(0.0, end - max(start, reach))
+        reach = max(reach, end)
+    busy = sum(_train_seconds(t) + t["seconds_eval"] for t in tasks)
+    return {"task_seconds": float(busy), "wall_seconds": float(wall), "n_tasks": len(tasks)}
 
 
 def _per_corpus(runs):
@@ -188,7 +220,7 @@ def build_results(out):
             "reference": _key(reference) if reference else None, "tests": tests,
             "proposed": [_key(p) for p in proposed],
             "figure_rows": [_key(s) for s in best_configurations(summaries)],
-            "n_tasks": len(tasks)}
+            "n_tasks": len(tasks), "time": run_time(tasks)}
 
 
 def _key(s):
@@ -283,8 +315,13 @@ def tables_markdown(results):
     lines += _confusion_tables(figure_rows)
     if others:
         lines += ["## Confusion matrices of the other rows", ""] + _confusion_tables(others)
-    lines += ["## Cost (seconds, summed over folds)", "",
-              "| method | configuration | train | evaluate | best epochs |", "|---|---|---|---|---|"]
+    lines += ["## Cost (seconds, summed over folds)", ""]
+    if results.get("time"):
+        t = results["time"]
+        lines += [f"{t['n_tasks']} tasks: {t['task_seconds'] / 3600:.2f} h of task time (training "
+                  f"and evaluation, summed over tasks), {t['wall_seconds'] / 3600:.2f} h of wall "
+                  "time (while at least one task ran).", ""]
+    lines += ["| method | configuration | train | evaluate | best epochs |", "|---|---|---|---|---|"]
     for s in s_all:
         lines.append(f"| {s['method']} | {s['config']} | {s['seconds_train']:.0f} | "
                      f"{s['seconds_eval']:.0f} | {', '.join(map(str, s['best_epochs']))} |")

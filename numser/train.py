@@ -75,7 +75,8 @@ def train(model, x_train, y_train, x_val, y_val, config=TrainConfig(), *, checkp
 
     Returns
     -------
-    dict with ``history`` (epoch, loss, val_ua, seconds), ``best_epoch``, ``best_val_ua``.
+    dict with ``history`` (epoch, loss, val_ua, seconds), ``best_epoch``, ``best_val_ua`` and
+    ``resumed_epoch`` (the epochs read from the checkpoint, 0 for a fresh start).
     """
     model.check_input(x_train)
     model.check_input(x_val)
@@ -93,6 +94,7 @@ def train(model, x_train, y_train, x_val, y_val, config=TrainConfig(), *, checkp
         state = _load_checkpoint(checkpoint, model, adam, shuffle, config)
         if log:
             log(f"resumed from {checkpoint} after epoch {state['epoch']}")
+    resumed_epoch = state["epoch"]
 
     start = time.time()
     while state["epoch"] < config.max_epochs and not _patience_out(state, config):
@@ -118,7 +120,7 @@ def train(model, x_train, y_train, x_val, y_val, config=TrainConfig(), *, checkp
             _save_checkpoint(checkpoint, model, adam, shuffle, state, config)
         if log:
             done = state["epoch"]
-            eta = (time.time() - start) / max(1, len(state["history"])) * (config.max_epochs - done)
+            eta = (time.time() - start) / (done - resumed_epoch) * (config.max_epochs - done)
             h = state["history"][-1]
             log(f"epoch {done:2d}/{config.max_epochs}  loss {h['loss']:.4f}  "
                 f"val UA {h['val_ua']:.3f}  (best {state['best_val_ua']:.3f} @ {state['best_epoch']})"
@@ -127,7 +129,7 @@ def train(model, x_train, y_train, x_val, y_val, config=TrainConfig(), *, checkp
     for (p, _), best in zip(params, state["best"]):
         p[...] = best
     return {"history": state["history"], "best_epoch": state["best_epoch"],
-            "best_val_ua": state["best_val_ua"]}
+            "best_val_ua": state["best_val_ua"], "resumed_epoch": resumed_epoch}
 
 
 def _patience_out(state, config):

@@ -87,6 +87,8 @@ def test_killed_run_resumes_to_the_same_results(quick_run, tmp_path):
     for ref in sorted((reference_out / "tasks").glob("*.json")):
         a, b = json.loads(ref.read_text()), json.loads((out / "tasks" / ref.name).read_text())
         assert (a["y_pred"], a["history"][-1]["loss"]) == (b["y_pred"], b["history"][-1]["loss"])
+        # the cost of a resumed task counts the epochs of the killed process too
+        assert b["seconds_train"] >= sum(h["seconds"] for h in b["history"])
 
 
 def test_incomparable_arguments_are_refused(quick_run):

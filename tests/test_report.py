@@ -25,7 +25,8 @@ def fake_task(method, config, kwargs, fold, level, rng):
             "per_speaker_ua": per_speaker, "confusion": confusion.tolist(),
             "y_true": y_true.tolist(), "y_pred": y_pred.tolist(),
             "test_speakers": [speakers[i % 4] for i in range(40)], "seconds_train": 1.0,
-            "seconds_eval": 0.1, "best_epoch": 3}
+            "seconds_eval": 0.1, "seconds": 1.1, "history": [{"seconds": 0.9}],
+            "finished": f"2026-01-01T00:{fold:02d}:00", "best_epoch": 3}
     if fold == 0:
         task["tsne"] = rng.normal(size=(40, 2)).tolist()
     return task
@@ -101,3 +102,18 @@ def test_tables_show_table5_for_the_four_and_figures_exist(run_dir):
             "1: 3d-cnn-dnn (depth 3, 2x2x128) | 0 | 0 |") in md
     for name in ("confusion.png", "table5_confusion.png", "figure3_tsne.png", "ua.png"):
         assert os.path.getsize(run_dir / name) > 1000
+
+
+def test_run_time_counts_overlaps_once_and_earlier_epochs_of_resumed_tasks():
+    tasks = [  # two workers overlapping for 5 s, then a resumed task an hour later
+        {"started": "2026-01-01T00:00:00", "finished": "2026-01-01T00:00:10", "seconds": 10,
+         "seconds_train": 9, "seconds_eval": 1, "history": [{"seconds": 9}]},
+        {"finished": "2026-01-01T00:00:15", "seconds": 10, "seconds_train": 9,
+         "seconds_eval": 1, "history": [{"seconds": 9}]},          # no 'started': finished - seconds
+        {"finished": "2026-01-01T01:00:00", "seconds": 2, "seconds_train": 1,
+         "seconds_eval": 1, "history": [{"seconds": 30}, {"seconds": 1}]},  # 30 s before the stop
+    ]
+    t = report.run_time(tasks)
+    assert t["wall_seconds"] == pytest.approx(15 + 2)
+    assert t["task_seconds"] == pytest.approx(10 + 10 + 31 + 1)
+    assert t["n_tasks"] == 3

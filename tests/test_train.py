@@ -55,6 +55,7 @@ def _short_run(data, checkpoint=None, log=None, epochs=3):
 def test_same_seed_gives_bit_identical_weights(small_synthetic):
     a, fit_a, x = _short_run(small_synthetic)
     b, fit_b, _ = _short_run(small_synthetic)
+    assert fit_a["resumed_epoch"] == 0
     for (p, _), (q, _) in zip(a.parameters(), b.parameters()):
         np.testing.assert_array_equal(p, q)
     np.testing.assert_array_equal(a.predict_proba(x["test"]), b.predict_proba(x["test"]))
@@ -76,7 +77,7 @@ def test_interrupted_run_resumes_to_the_same_weights(small_synthetic, tmp_path):
     lines = []
     resumed, fit, _ = _short_run(small_synthetic, checkpoint=str(ckpt), log=lines.append)
     assert lines[0].startswith("resumed from") and "after epoch 1" in lines[0]
-    assert len(fit["history"]) == 3
+    assert len(fit["history"]) == 3 and fit["resumed_epoch"] == 1
     for (p, _), (q, _) in zip(reference.parameters(), resumed.parameters()):
         np.testing.assert_array_equal(p, q)
 
