@@ -134,7 +134,7 @@ def _kernel(text):
 
 def plan_tasks(args):
     """The (method, configuration, fold) tasks the arguments ask for, in a fixed order."""
-    from numser.models import METHODS, TABLE3_KERNELS
+    from numser.models import METHODS, TABLE3_KERNELS, TABLE4_KERNELS
     methods = _split(args.methods) if args.methods else []
     for m in methods:
         if m not in METHODS:
@@ -171,7 +171,7 @@ def plan_tasks(args):
         add_method(m, kernels, depths, cells)
     if args.table4:
         for m in TABLE4_METHODS:
-            add_method(m, [(2, 2, 2), (2, 2, 32), (2, 2, 128)], [3, 2] if m in PROPOSED else [3],
+            add_method(m, TABLE4_KERNELS, [3, 2] if m in PROPOSED else [3],
                        [128, 256])
     if args.table3:
         for k in TABLE3_KERNELS:

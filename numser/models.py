@@ -44,6 +44,8 @@ METHODS = ("3d-cnn-dnn", "3d-cnn-dnn-elm", "dnn-elm", "lstm-elm", "1d-cnn-lstm",
 #: The twelve kernels of Table 3 (depth 3), as (kL, kT, kS).
 TABLE3_KERNELS = ((2, 2, 2), (2, 2, 32), (2, 2, 128), (2, 2, 256), (4, 2, 2), (8, 2, 2),
                   (2, 4, 2), (2, 8, 2), (4, 2, 128), (8, 2, 128), (2, 4, 128), (2, 8, 128))
+#: The kernels of the paper's Table 4 (the 2D models use their last entry, kS, as (1, 2, kS)).
+TABLE4_KERNELS = ((2, 2, 2), (2, 2, 32), (2, 2, 128))
 
 #: Parameter counts printed in the paper's Table 4, in thousands, for comparison with ours.
 PAPER_PARAMS_K = {

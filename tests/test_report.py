@@ -40,6 +40,7 @@ ROWS = [  # (method, config, kwargs, UA level, folds finished)
     ("2d-cnn-lstm-dnn", "kS 128", {"kernel": [1, 2, 128]}, .90, 3),   # unfinished: never chosen
     ("3d-cnn-dnn", "depth 3, 2x2x2", {"depth": 3, "kernel": [2, 2, 2]}, .70, 5),
     ("3d-cnn-dnn", "depth 3, 2x2x128", {"depth": 3, "kernel": [2, 2, 128]}, .25, 5),
+    ("3d-cnn-dnn", "depth 3, 4x2x2", {"depth": 3, "kernel": [4, 2, 2]}, .95, 5),  # Table 3 only
 ]
 
 
@@ -117,3 +118,17 @@ def test_run_time_counts_overlaps_once_and_earlier_epochs_of_resumed_tasks():
     assert t["wall_seconds"] == pytest.approx(15 + 2)
     assert t["task_seconds"] == pytest.approx(10 + 10 + 31 + 1)
     assert t["n_tasks"] == 3
+
+
+def test_table3_only_kernels_stay_out_of_table4_and_the_tests(run_dir):
+    results = report.build_results(str(run_dir))
+    md = report.tables_markdown(results)
+    table3, rest = md.split("## Table 4")
+    assert "| 4x2x2 | " in table3
+    table4 = rest.split("## UA per corpus")[0]
+    assert "4x2x2" not in table4 and "| 3d-cnn-dnn | depth 3, 2x2x2 |" in table4
+    assert results["reference"] == "3d-cnn-dnn (depth 3, 2x2x2)"   # not the 0.95 Table 3 row
+    assert not any("4x2x2" in t["a"] + t["b"] for t in results["tests"])
+    # a run of its own kernels only keeps them all
+    own = [s for s in results["summaries"] if "4x2x2" in s["config"]]
+    assert report.table4_rows(own) == own
