@@ -14,8 +14,10 @@ import hashlib
 import json
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 
@@ -341,6 +343,22 @@ def _worker_init(threads):
     # Set before numba/numpy start their pools in this fresh (spawned) process.
     for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent):
+    """End this worker once the command that started it is gone (killed, even by SIGKILL).
+
+    Otherwise an orphaned worker trains on for up to half an hour, and a restarted command
+    trains the same task beside it. Its last finished epoch is in the checkpoint.
+    """
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt       # `kill` stops the command the way Ctrl-C does
 
 
 def _run_task_in_worker(task, job):
@@ -378,6 +396,8 @@ def check_run_settings(out, settings):
 
 def main(argv=None):
     args = parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
@@ -453,8 +473,16 @@ def _main(args, log):
                 args.jobs, mp_context=ctx, initializer=_worker_init,
                 initargs=(max(1, cores // args.jobs),)) as pool:
             futures = [pool.submit(_run_task_in_worker, t, job) for t in todo]
-            for fut in concurrent.futures.as_completed(futures):
-                progress(fut.result())
+            try:
+                for fut in concurrent.futures.as_completed(futures):
+                    progress(fut.result())
+            except KeyboardInterrupt:
+                # Leaving the with-block would wait for the running tasks to finish: stop the
+                # workers now; each task resumes from its last epoch's checkpoint.
+                pool.shutdown(wait=False, cancel_futures=True)
+                for worker in multiprocessing.active_children():
+                    worker.terminate()
+                raise
     log(f"all {len(tasks)} tasks done in {time.time() - start:.0f}s; writing the report")
     tables = write_report(args.out)
     print(tables)

@@ -91,6 +91,51 @@ def test_killed_run_resumes_to_the_same_results(quick_run, tmp_path):
         assert b["seconds_train"] >= sum(h["seconds"] for h in b["history"])
 
 
+def _children(pid):
+    """PIDs of the live (not zombie) child processes of ``pid``, from /proc."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue                                    # the process ended while we looked
+        if int(fields[1]) == pid and fields[0] != "Z":
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def _alive(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_killing_the_command_stops_its_workers(quick_run, tmp_path, sig):
+    _, cache, _ = quick_run
+    log = tmp_path / "stderr.txt"
+    with open(log, "w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "numser.cv", "--quick", "--methods",
+                                 "1d-cnn-lstm", "--jobs", "2", "--out", str(tmp_path / "out"),
+                                 "--cache", str(cache)], stdout=subprocess.DEVNULL, stderr=err)
+    deadline = time.time() + 300
+    while time.time() < deadline and log.read_text().count("Model(1d-cnn-lstm") < 2:
+        time.sleep(0.1)                                 # both workers are training a task
+    workers = [p for p in _children(proc.pid)
+               if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+    assert len(workers) == 2, log.read_text()[-2000:]
+    proc.send_signal(sig)
+    assert proc.wait(timeout=60) == (130 if sig == signal.SIGTERM else -signal.SIGKILL)
+    deadline = time.time() + 30
+    while time.time() < deadline and any(_alive(p) for p in workers):
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in workers), "a worker outlived the command"
+    if sig == signal.SIGTERM:
+        assert "interrupted; finished tasks are saved" in log.read_text()
+
+
 def test_incomparable_arguments_are_refused(quick_run):
     out, cache, _ = quick_run
     proc = run_cv("--quick", "--methods", "dnn-elm", "--seed", "1", "--out", out, "--cache", cache)
