@@ -4,9 +4,9 @@ A training step allocates the same large temporaries every time: spectra, padded
 activations and their gradients, up to about 0.5 GB each for the 1D-CNN-LSTM. glibc's ``malloc``
 serves every block over its mmap threshold (at most 32 MiB) with a fresh ``mmap`` and returns it
 with ``munmap`` on free, so the next step touches brand-new pages and the kernel zero-fills each
-one on its first write. Measured on 2 cores (docs/performance.md, "Memory"): 25-30 % of a
-training worker's CPU time was system time; with the settings below it is close to 0, and a
-1D-CNN-LSTM step needs 22 % less CPU time (3D-CNN-DNN 2x2x128: 10-15 %).
+one on its first write. Measured on 2 cores (docs/performance.md, "Freed memory is kept for
+reuse"): 25-28 % of a training worker's CPU time was system time; with the settings below it is
+close to 0, and a 1D-CNN-LSTM step needs 22 % less CPU time (3D-CNN-DNN 2x2x128: 10-12 %).
 
 The fix is two ``mallopt`` settings, both process-wide and effective for later allocations:
 
