@@ -4,9 +4,10 @@ A training step allocates the same large temporaries every time: spectra, padded
 activations and their gradients, up to about 0.5 GB each for the 1D-CNN-LSTM. glibc's ``malloc``
 serves every block over its mmap threshold (at most 32 MiB) with a fresh ``mmap`` and returns it
 with ``munmap`` on free, so the next step touches brand-new pages and the kernel zero-fills each
-one on its first write. Measured on 2 cores (docs/performance.md, "Freed memory is kept for
-reuse"): 25-28 % of a training worker's CPU time was system time; with the settings below it is
-close to 0, and a 1D-CNN-LSTM step needs 22 % less CPU time (3D-CNN-DNN 2x2x128: 10-12 %).
+one on its first write. In the real run on 2 cores, 25-28 % of a training worker's CPU time was
+system time; with the settings below a 1D-CNN-LSTM step needs 21-23 % less CPU time and a
+3D-CNN-DNN 2x2x128 step 11 % less (``benchmarks/bench_malloc.py``, docs/performance.md, "Freed
+memory is kept for reuse").
 
 The fix is two ``mallopt`` settings, both process-wide and effective for later allocations:
 
@@ -14,7 +15,7 @@ The fix is two ``mallopt`` settings, both process-wide and effective for later a
     M_TRIM_THRESHOLD = 1 GiB  free heap at the top is kept, not given back to the kernel
 
 The price is a higher resident set: freed blocks stay mapped (peak RSS of a 1D-CNN-LSTM step
-3.3 -> 4.3 GiB). Set ``NUMSER_KEEP_FREED_MEMORY=0`` to leave malloc alone. Only glibc has
+3.3 -> 4.6 GiB). Set ``NUMSER_KEEP_FREED_MEMORY=0`` to leave malloc alone. Only glibc has
 ``mallopt``; elsewhere (macOS, musl) this does nothing.
 """
 import ctypes

@@ -1,4 +1,5 @@
 """keep_freed_memory: large arrays come from the reusable heap, not from their own mmap."""
+import os
 import subprocess
 import sys
 import textwrap
@@ -22,7 +23,6 @@ PROBE = textwrap.dedent("""
 
 
 def _probe(env_value):
-    import os
     env = dict(os.environ, NUMSER_KEEP_FREED_MEMORY=env_value)
     out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True,
                          check=True).stdout.split()
