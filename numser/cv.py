@@ -19,11 +19,12 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from numser import CLASSES, ParameterError
+from numser.atomic import save_npy, write_json
 
 DEFAULT_METHODS = ("3d-cnn-dnn", "3d-cnn-dnn-elm", "dnn-elm", "lstm-elm")
 # Table 4's methods in the order their tasks run: the proposed models first, the slowest last, so
@@ -229,18 +230,12 @@ def feature_arrays(utterances, kinds, cache, log):
             log(f"features: extracting '{kind}' for {len(utterances)} utterances")
             x, kept = extract_features(utterances, kind,
                                        cache_dir=os.path.join(cache, "features"), progress=True)
-            _atomic_npy(path, np.ascontiguousarray(x, dtype=np.float32))
-            _atomic_npy(kept_path, np.asarray(kept, dtype=np.int64))
+            save_npy(path, np.ascontiguousarray(x, dtype=np.float32))
+            save_npy(kept_path, np.asarray(kept, dtype=np.int64))
         kept = np.load(kept_path)
         paths[kind] = (path, kept_path)
         kept_all = set(kept) if kept_all is None else kept_all & set(kept)
     return paths, np.array(sorted(kept_all), dtype=np.int64)
-
-
-def _atomic_npy(path, array):
-    tmp = f"{path}.tmp{os.getpid()}.npy"
-    np.save(tmp, array)
-    os.replace(tmp, path)
 
 
 # --- one task -------------------------------------------------------------------------------
@@ -328,15 +323,6 @@ def _jsonable(value):
         return None
     return json.loads(json.dumps(value, default=lambda o: o.tolist() if hasattr(o, "tolist")
                                  else str(o)))
-
-
-def write_json(path, data):
-    """Write JSON atomically (temporary file + rename): readers never see half a file."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1)
-    os.replace(tmp, path)
 
 
 def _worker_init(threads):

@@ -3,12 +3,12 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 import warnings
 
 import numpy as np
 
+from numser.atomic import atomic_open
 from numser.audio import load_audio, normalise_gain
 from numser.errors import AudioError, ParameterError
 from numser.lld import low_level_descriptors
@@ -244,16 +244,8 @@ class _Cache:
         return os.path.join(self.root, folder, key + ext)
 
     def _write(self, path, write):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                write(f)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        with atomic_open(path) as f:
+            write(f)
         self.written += 1
 
     def get_range(self, key):

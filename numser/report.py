@@ -19,6 +19,7 @@ import sys
 import numpy as np
 
 from numser import CLASSES
+from numser.atomic import atomic_open, write_json, write_text
 from numser.metrics import row_normalised
 from numser.stats import wilcoxon
 
@@ -453,23 +454,18 @@ def write_figures(out, results, tasks):
 def _save(fig, out, name):
     import matplotlib.pyplot as plt
     path = os.path.join(out, name)
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=110)
+    with atomic_open(path) as f:
+        fig.savefig(f, dpi=110, format="png")
     plt.close(fig)
-    os.replace(tmp, path)
     return path
 
 
 def write_report(out):
     """Write results.json, tables.md and the figures of run folder ``out``; return the Markdown."""
-    from numser.cv import write_json
     results = build_results(out)
     write_json(os.path.join(out, "results.json"), results)
     md = tables_markdown(results)
-    tmp = os.path.join(out, "tables.md.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(md)
-    os.replace(tmp, os.path.join(out, "tables.md"))
+    write_text(os.path.join(out, "tables.md"), md)
     write_figures(out, results, load_tasks(out))
     return md
 

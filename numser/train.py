@@ -6,13 +6,13 @@ evaluate validation UA, keep the best epoch's weights, write a checkpoint, print
 """
 import json
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from numser import CLASSES, ParameterError
+from numser.atomic import savez
 from numser.elm import select_elm, utterance_functionals
 from numser.memory import keep_freed_memory
 from numser.metrics import unweighted_accuracy
@@ -153,27 +153,13 @@ def fit_elm(model, x_train, y_train, x_val, y_val, *, seed=0, **grid):
 
 # --- saving and loading -------------------------------------------------------------------
 
-def atomic_savez(path, **arrays):
-    """``np.savez`` to a temporary file beside ``path``, then rename: never a half-written file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp.npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def save_model(path, model):
     """Save weights, configuration and (if fitted) the ELM of ``model`` as one ``.npz``."""
     arrays = {f"param_{i}": p for i, (p, _) in enumerate(model.parameters())}
     arrays["config"] = np.array(json.dumps(asdict(model.config)))
     if model.elm is not None:
         arrays.update({f"elm_{k}": np.asarray(v) for k, v in model.elm.state().items()})
-    atomic_savez(path, **arrays)
+    savez(path, **arrays)
 
 
 def load_model(path):
@@ -215,7 +201,7 @@ def _save_checkpoint(path, model, adam, shuffle, state, config):
     arrays.update({f"best_{i}": b for i, b in enumerate(state["best"])})
     arrays.update({f"adam_{k}": v for k, v in _flatten_adam(adam.state_dict()).items()})
     arrays["meta"] = np.array(json.dumps(meta))
-    atomic_savez(path, **arrays)
+    savez(path, **arrays)
 
 
 def _load_checkpoint(path, model, adam, shuffle, config):

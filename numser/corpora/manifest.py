@@ -4,6 +4,7 @@ import os
 from dataclasses import dataclass
 
 from numser import CLASSES, ParameterError
+from numser.atomic import atomic_open
 
 #: Columns a manifest must have; ``corpus`` and ``gender`` are optional, any other column is ignored.
 REQUIRED_COLUMNS = ("path", "speaker", "label")
@@ -147,8 +148,7 @@ def write_manifest(utterances, csv_path, *, extra=None):
     folder = os.path.dirname(csv_path)
     extra = extra if extra is not None else [{} for _ in utterances]
     extra_columns = list(extra[0]) if len(extra) else []
-    tmp = f"{csv_path}.tmp-{os.getpid()}"
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
+    with atomic_open(csv_path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["path", "corpus", "speaker", "gender", "label", *extra_columns])
         for u, more in zip(utterances, extra):
@@ -157,4 +157,3 @@ def write_manifest(utterances, csv_path, *, extra=None):
             writer.writerow([os.path.relpath(u.path, folder).replace(os.sep, "/"), u.corpus,
                              speaker, u.gender or "", CLASSES[u.label],
                              *(more[c] for c in extra_columns)])
-    os.replace(tmp, csv_path)

@@ -18,6 +18,7 @@ from numba import njit
 from scipy.signal import butter, lfilter
 
 from numser import CLASSES, ParameterError
+from numser.atomic import atomic_open, write_json
 from numser.corpora.manifest import Utterance, read_manifest, write_manifest
 
 #: Bump when the synthesis changes, so that stamped corpora made by an older version are redone.
@@ -630,7 +631,6 @@ def generate_synthetic(out_dir, *, seed=0, n_speakers=40, per_emotion=6, sr=1600
         os.remove(stamp)
     started = time.perf_counter()
     utterances, extra = [], []
-    tag = f"{os.getpid()}-{np.random.default_rng().integers(1 << 30)}"
     for index in range(n_speakers):
         voice = speaker_voice(seed, index)
         folder = os.path.join(out_dir, voice.speaker)
@@ -640,9 +640,8 @@ def generate_synthetic(out_dir, *, seed=0, n_speakers=40, per_emotion=6, sr=1600
                 y, cues = synthesize_utterance(voice, emotion,
                                                _utterance_rng(seed, index, label, take), sr=sr)
                 path = os.path.join(folder, f"{voice.speaker}_{emotion}_{take:02d}.flac")
-                tmp = f"{path}.{tag}.tmp"
-                sf.write(tmp, y, sr, format="FLAC", subtype="PCM_16")
-                os.replace(tmp, path)
+                with atomic_open(path) as f:
+                    sf.write(f, y, sr, format="FLAC", subtype="PCM_16")
                 utterances.append(Utterance(path=path, corpus="synthetic",
                                             speaker=f"synthetic:{voice.speaker}", label=label,
                                             gender=voice.gender))
@@ -651,10 +650,7 @@ def generate_synthetic(out_dir, *, seed=0, n_speakers=40, per_emotion=6, sr=1600
     write_manifest(utterances, manifest, extra=extra)
     record = dict(params, seconds=round(time.perf_counter() - started, 2),
                   voices=[asdict(speaker_voice(seed, i)) for i in range(n_speakers)])
-    tmp = f"{stamp}.{tag}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(record, f, indent=1)
-    os.replace(tmp, stamp)
+    write_json(stamp, record)
     return utterances
 
 

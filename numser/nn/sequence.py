@@ -1,5 +1,4 @@
 """The same layers applied to every step of a sequence, with shared weights (SPEC §3 ELM, §4 2D-CNN-LSTM)."""
-import numpy as np
 
 from numser.errors import ParameterError
 from numser.nn._checks import check_input
