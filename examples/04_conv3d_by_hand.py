@@ -1,6 +1,6 @@
 """A tiny 3D convolution written out with loops, next to numser's kernels and finite differences.
 
-Run:  python examples/03_conv3d_by_hand.py [--out examples/out]
+Run:  python examples/04_conv3d_by_hand.py [--out examples/out]
 
 It builds one input volume x (N=1, C=2, L=3, T=4, S=6) and a kernel w (F=2, C=2, 2×3×4), then
   1. shows what 'same' padding does with an even kernel (PyTorch's rule: k//2 - 1 before,
@@ -11,7 +11,7 @@ It builds one input volume x (N=1, C=2, L=3, T=4, S=6) and a kernel w (F=2, C=2,
   3. writes the backward pass as loops too — dx as a full correlation of the upstream gradient
      with the flipped kernel, dw as a correlation of the input with the upstream gradient —
      and compares it with numser's backward and with central finite differences;
-  4. saves 03_conv3d.png: one S-row of x, its padding, the kernel row and the output.
+  4. saves 04_conv3d.png: one S-row of x, its padding, the kernel row and the output.
 """
 import argparse
 from pathlib import Path
@@ -149,8 +149,8 @@ def main():
     for ax in axes:
         ax.set_xlabel("s (spectral bin)")
     fig.tight_layout()
-    fig.savefig(out / "03_conv3d.png", dpi=100)
-    print(f"\n4. saved {out / '03_conv3d.png'}")
+    fig.savefig(out / "04_conv3d.png", dpi=100)
+    print(f"\n4. saved {out / '04_conv3d.png'}")
 
 
 if __name__ == "__main__":

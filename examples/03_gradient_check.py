@@ -1,14 +1,14 @@
 """Every hand-written backward pass of numser against finite differences, and a broken one caught.
 
-Run:  python examples/04_gradient_check.py [--out examples/out]
+Run:  python examples/03_gradient_check.py [--out examples/out]
 
 For each layer, a float64 copy runs on a small random input; with a random upstream gradient g the
 scalar ℓ = Σ g ⊙ layer(x) is differentiated twice: by the layer's backward, and by central
 differences (ℓ(θ + h) − ℓ(θ − h)) / 2h entry by entry. The table prints the relative error
 max|a − b| / max(|a| + |b|) of dx and of every parameter gradient (pass: < 1e-6).
 Saves two PNGs in --out:
-  04_errors.png        the relative errors on a log scale, failures in red
-  04_step_size.png     why h = 1e-6: truncation error falls as h², rounding error grows as 1/h
+  03_errors.png        the relative errors on a log scale, failures in red
+  03_step_size.png     why h = 1e-6: truncation error falls as h², rounding error grows as 1/h
 """
 import argparse
 from pathlib import Path
@@ -152,7 +152,7 @@ def main():
     ax.set_xlabel("relative error, backward vs central differences (float64)")
     ax.legend(loc="lower left")
     fig.tight_layout()
-    fig.savefig(out / "04_errors.png", dpi=120)
+    fig.savefig(out / "03_errors.png", dpi=120)
 
     hs, curve = step_size_curve(rng)
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -163,12 +163,12 @@ def main():
     ax.set_title("central differences: error ≈ c₁h² + c₂ε/h")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out / "04_step_size.png", dpi=120)
+    fig.savefig(out / "03_step_size.png", dpi=120)
     best = hs[np.argmin(curve)]
     print(f"\nStep size: the error of a Dense dW falls from {curve[0]:.0e} at h = 1e-1 (truncation, "
           f"∝ h²) to {curve.min():.0e} near h = {best:.0e}, then rises to {curve[-1]:.0e} at "
           f"h = 1e-12 (rounding, ∝ ε/h).")
-    print(f"Saved {out / '04_errors.png'} and {out / '04_step_size.png'}")
+    print(f"Saved {out / '03_errors.png'} and {out / '03_step_size.png'}")
 
 
 if __name__ == "__main__":
