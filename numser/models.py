@@ -30,7 +30,7 @@ from numser.nn.dropout import Dropout
 from numser.nn.loss import softmax
 from numser.nn.lstm import LSTM
 from numser.nn.pool import MaxPool3D
-from numser.nn.sequence import PerStep
+from numser.nn.sequence import FrameContext, PerStep
 from numser.nn.shape import Flatten, Reshape, Transpose
 
 N_CLASSES = len(CLASSES)
@@ -335,37 +335,6 @@ def _build_2d_cnn_lstm(config, rng):
     widths = (512, 512) if config.method == "2d-cnn-lstm-dnn" else ()
     layers += _fc_stack(128, widths, rng)
     return Model(config, layers, "volume", False, VOLUME)
-
-
-class FrameContext(nn.Layer):
-    """Stack each frame with its ``context // 2`` neighbours on each side (edges replicated).
-
-    Equation: y[n, t] = concat(x[n, t−h], …, x[n, t+h]) with h = context // 2 and indices
-    clipped to [0, T−1]; backward adds each slice of dy back onto the frame it came from.
-    Shapes: x (N, T, D) → y (N, T, context·D).
-    """
-
-    def __init__(self, context):
-        super().__init__()
-        self.context = context
-
-    def _index(self, t):
-        h = self.context // 2
-        return np.clip(np.arange(t)[:, None] + np.arange(-h, h + 1)[None, :], 0, t - 1)
-
-    def forward(self, x, train=False):
-        n, t, d = x.shape
-        self.cache = (x.shape, self._index(t))
-        return x[:, self.cache[1], :].reshape(n, t, self.context * d)   # (N, T, context·D)
-
-    def backward(self, dy):
-        shape, index = self.cache
-        n, t, d = shape
-        dx = np.zeros(shape, dtype=dy.dtype)
-        dy = dy.reshape(n, t, self.context, d)                         # (N, T, context, D)
-        for j in range(self.context):
-            np.add.at(dx, (slice(None), index[:, j]), dy[:, :, j])
-        return dx
 
 
 _BUILDERS = {"3d-cnn-dnn": _build_3d, "3d-cnn-dnn-elm": _build_3d, "dnn-elm": _build_dnn_elm,

@@ -13,10 +13,10 @@ from numser.nn.layer import Layer, backward, forward, n_params, parameters
 from numser.nn.loss import softmax, softmax_cross_entropy
 from numser.nn.lstm import LSTM
 from numser.nn.pool import MaxPool3D
-from numser.nn.sequence import PerStep
+from numser.nn.sequence import FrameContext, PerStep
 from numser.nn.shape import Flatten, Reshape, Transpose
 
 __all__ = ["Layer", "forward", "backward", "parameters", "n_params", "Conv3D", "MaxPool3D",
            "Dense", "ReLU", "Sigmoid", "Tanh", "Dropout", "Flatten", "Reshape", "Transpose",
-           "LSTM", "PerStep", "Adam", "softmax", "softmax_cross_entropy", "check_layer",
+           "LSTM", "PerStep", "FrameContext", "Adam", "softmax", "softmax_cross_entropy", "check_layer",
            "check_model", "numerical_gradient", "relative_error"]

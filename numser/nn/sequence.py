@@ -1,4 +1,6 @@
-"""The same layers applied to every step of a sequence, with shared weights (SPEC §3 ELM, §4 2D-CNN-LSTM)."""
+"""Layers over sequences (N, T, ...): the same layers applied to every step with shared weights
+(SPEC §3 ELM, §4 2D-CNN-LSTM), and a frame-context window (SPEC §4 DNN-ELM)."""
+import numpy as np
 
 from numser.errors import ParameterError
 from numser.nn._checks import check_input
@@ -53,3 +55,34 @@ class PerStep(Layer):
 
     def __repr__(self):
         return f"PerStep([{', '.join(map(repr, self.layers))}])"
+
+
+class FrameContext(Layer):
+    """Stack each frame with its ``context // 2`` neighbours on each side (edges replicated).
+
+    Equation: y[n, t] = concat(x[n, t−h], …, x[n, t+h]) with h = context // 2 and indices
+    clipped to [0, T−1]; backward adds each slice of dy back onto the frame it came from.
+    Shapes: x (N, T, D) → y (N, T, context·D).
+    """
+
+    def __init__(self, context):
+        super().__init__()
+        self.context = context
+
+    def _index(self, t):
+        h = self.context // 2
+        return np.clip(np.arange(t)[:, None] + np.arange(-h, h + 1)[None, :], 0, t - 1)
+
+    def forward(self, x, train=False):
+        n, t, d = x.shape
+        self.cache = (x.shape, self._index(t))
+        return x[:, self.cache[1], :].reshape(n, t, self.context * d)   # (N, T, context·D)
+
+    def backward(self, dy):
+        shape, index = self.cache
+        n, t, d = shape
+        dx = np.zeros(shape, dtype=dy.dtype)
+        dy = dy.reshape(n, t, self.context, d)                         # (N, T, context, D)
+        for j in range(self.context):
+            np.add.at(dx, (slice(None), index[:, j]), dy[:, :, j])
+        return dx

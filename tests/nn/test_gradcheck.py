@@ -6,6 +6,7 @@ from numser import ParameterError
 from numser.nn.dense import Dense, dense_backward
 from numser.nn.gradcheck import check_layer, check_model, numerical_gradient, relative_error
 from numser.nn.loss import softmax_cross_entropy
+from numser.nn.conv import Conv3D, conv3d_backward
 
 
 def test_numerical_gradient_of_a_cubic():
@@ -91,19 +92,17 @@ def test_check_model_names_the_broken_parameter():
 
 
 def test_catches_conv_with_flipped_kernel_in_backward():
-    conv = pytest.importorskip("numser.nn.conv", reason="numser.nn.conv not written yet")
-
-    class FlippedConv(conv.Conv3D):
+    class FlippedConv(Conv3D):
         """dx computed with the kernel flipped along every axis: a classic convolution bug."""
 
         def backward(self, dy):
             cache = dict(self.cache, w=np.ascontiguousarray(self.cache["w"][:, :, ::-1, ::-1, ::-1]))
-            dx, dw, db = conv.conv3d_backward(dy, cache)
+            dx, dw, db = conv3d_backward(dy, cache)
             self.grads["W"][...], self.grads["b"][...] = dw, db
             return dx
 
     x = np.random.default_rng(5).standard_normal((2, 2, 3, 4, 5))
-    good = check_layer(conv.Conv3D(2, 3, (2, 3, 2), method="direct"), x)
+    good = check_layer(Conv3D(2, 3, (2, 3, 2), method="direct"), x)
     bad = check_layer(FlippedConv(2, 3, (2, 3, 2), method="direct"), x)
     assert max(good.values()) < 1e-6, good
     assert bad["x"] > 0.1, bad

@@ -8,17 +8,16 @@ import numpy as np
 import pytest
 
 from numser.nn.activations import ReLU
+from numser.nn.conv import Conv3D
 from numser.nn.dense import Dense
 from numser.nn.dropout import Dropout
 from numser.nn.gradcheck import check_model
 from numser.nn.loss import softmax_cross_entropy
 from numser.nn.lstm import LSTM
+from numser.nn.pool import MaxPool3D
 from numser.nn.sequence import PerStep
 from numser.nn.shape import Flatten, Reshape, Transpose
 
-conv = pytest.importorskip("numser.nn.conv", reason="numser.nn.conv (Conv3D) not available")
-pool = pytest.importorskip("numser.nn.pool", reason="numser.nn.pool (MaxPool3D) not available")
-Conv3D, MaxPool3D = conv.Conv3D, pool.MaxPool3D
 
 
 def smallest_pool_gap(model, x):

@@ -1,4 +1,5 @@
-"""PerStep: equals a loop over steps, shares weights (parameters found once), finite differences."""
+"""PerStep: equals a loop over steps, shares weights (parameters found once), finite differences;
+FrameContext: neighbours stacked, edges replicated, finite differences."""
 import numpy as np
 import pytest
 
@@ -8,7 +9,7 @@ from numser.nn.dense import Dense
 from numser.nn.dropout import Dropout
 from numser.nn.gradcheck import check_layer
 from numser.nn.layer import n_params, parameters
-from numser.nn.sequence import PerStep
+from numser.nn.sequence import FrameContext, PerStep
 
 
 def stack(dtype=np.float32):
@@ -87,3 +88,20 @@ def test_bad_layers_raise():
 def test_input_without_step_axis_raises():
     with pytest.raises(ParameterError, match="at least 3 axes"):
         PerStep(stack()).forward(np.zeros((2, 6), dtype=np.float32))
+
+
+# --- FrameContext: the DNN-ELM's 5-frame context window --------------------------------------
+
+def test_frame_context_stacks_neighbours_with_edges_replicated():
+    x = np.arange(2 * 4 * 1, dtype=np.float64).reshape(2, 4, 1)      # frames 0..3 of 2 utterances
+    y = FrameContext(3).forward(x)
+    assert y.shape == (2, 4, 3)
+    np.testing.assert_array_equal(y[0, :, :], [[0, 0, 1], [0, 1, 2], [1, 2, 3], [2, 3, 3]])
+
+
+@pytest.mark.parametrize("context", [1, 3, 5])
+def test_frame_context_gradient(context):
+    # T = 4 < context for 5: the edge frames are repeated and their gradients must add up.
+    x = np.random.default_rng(context).standard_normal((2, 4, 3))
+    errors = check_layer(FrameContext(context), x)
+    assert max(errors.values()) < 1e-7, errors
