@@ -8,11 +8,11 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-from numser.errors import AudioError, FileFormatError, ParameterError  # noqa: E402
+from numser.errors import AudioError, FileFormatError, OutputError, ParameterError  # noqa: E402,E501
 
 __version__ = "0.1.0"
 
 #: The four classes, in this order everywhere (SPEC §1): index 0..3.
 CLASSES = ("neutral", "happy", "sad", "angry")
 
-__all__ = ["AudioError", "FileFormatError", "ParameterError", "CLASSES", "__version__"]
+__all__ = ["AudioError", "FileFormatError", "OutputError", "ParameterError", "CLASSES", "__version__"]

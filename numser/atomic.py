@@ -2,14 +2,24 @@
 
 Every file numser writes goes through :func:`atomic_open`: the data goes to a temporary file in
 the target's folder (so the rename stays on one filesystem), which ``os.replace`` renames over
-the target only once it is complete; on any error the temporary file is removed.
+the target only once it is complete; on any error the temporary file is removed. A failure of
+the file system (the folder cannot be created, is read-only, the disk is full) is raised as an
+:class:`~numser.errors.OutputError` naming the target path.
 """
 import contextlib
+import errno
 import json
 import os
 import tempfile
 
 import numpy as np
+
+from numser.errors import OutputError
+
+#: errno values that can only mean the write itself failed (not, say, a file read in the block);
+#: an OSError without a file name raised in the block is also taken as the write's (f.write's
+#: errors carry none, opening another file's do).
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}
 
 
 @contextlib.contextmanager
@@ -21,18 +31,70 @@ def atomic_open(path, mode="wb", encoding=None, newline=None):
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    # The suffix keeps the real extension last: np.save / savefig would otherwise append theirs.
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".",
-                               suffix=".tmp" + os.path.splitext(path)[1])
+    try:
+        os.makedirs(folder, exist_ok=True)
+        # The suffix keeps the real extension last: np.save / savefig would otherwise append theirs.
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".",
+                                   suffix=".tmp" + os.path.splitext(path)[1])
+    except OSError as e:
+        raise OutputError(path, e) from e
     try:
         with os.fdopen(fd, mode, encoding=encoding, newline=newline) as f:
             yield f
-        os.replace(tmp, path)
-    except BaseException:
+        try:
+            os.replace(tmp, path)
+        except OSError as e:
+            raise OutputError(path, e) from e
+    except BaseException as e:
+        failed_write = isinstance(e, OSError) and not isinstance(e, OutputError) \
+            and (e.errno in _WRITE_ERRNOS or e.filename is None)
+        if failed_write and e.errno is None and _disk_full(folder):
+            # ndarray.tofile reports a short write without errno: "N requested and M written"
+            e = OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)}: {e}")
         with contextlib.suppress(OSError):
             os.remove(tmp)
+        if failed_write:
+            raise OutputError(path, e) from e
         raise
+
+
+def _disk_full(folder):
+    try:
+        return os.statvfs(folder).f_bavail == 0
+    except OSError:
+        return False
+
+
+def check_writable(folder):
+    """Create ``folder`` if needed and write (then remove) a probe file in it.
+
+    Commands call it on their output folders before any long work, so an ``--out`` that cannot
+    be written fails at once rather than after the features are extracted.
+
+    Raises
+    ------
+    OutputError
+        Naming ``folder``; folders this call created are removed again.
+    """
+    folder = os.path.abspath(os.fspath(folder))
+    created, parent = [], folder
+    while parent and not os.path.lexists(parent) and parent != os.path.dirname(parent):
+        created.append(parent)
+        parent = os.path.dirname(parent)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".numser-write-check.")
+        try:
+            os.write(fd, b"numser")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.remove(probe)
+    except OSError as e:
+        for made in created:                       # deepest first
+            with contextlib.suppress(OSError):
+                os.rmdir(made)
+        raise OutputError(folder, e) from e
 
 
 def write_json(path, data, indent=1):

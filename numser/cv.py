@@ -19,12 +19,13 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from numser import CLASSES, ParameterError
-from numser.atomic import save_npy, write_json
+from numser import CLASSES, AudioError, FileFormatError, ParameterError
+from numser.atomic import check_writable, save_npy, write_json
 
 DEFAULT_METHODS = ("3d-cnn-dnn", "3d-cnn-dnn-elm", "dnn-elm", "lstm-elm")
 # Table 4's methods in the order their tasks run: the proposed models first, the slowest last, so
@@ -75,6 +76,9 @@ def parse_args(argv=None):
                    help="a corpus to add (repeatable): 'synthetic' (default; 'synthetic=N' for N "
                         "speakers), 'emodb=DIR', 'ravdess=DIR', 'manifest=CSV' (columns path, "
                         "speaker, label[, corpus, gender]); all corpora are pooled per fold")
+    p.add_argument("--drop-unknown-labels", action="store_true",
+                   help="skip manifest rows whose label is not neutral, happy, sad or angry "
+                        "(reported: how many rows, which labels) instead of refusing the manifest")
     p.add_argument("--methods", metavar="M,M",
                    help=f"comma-separated methods (default: {','.join(DEFAULT_METHODS)}); "
                         f"all: {','.join(TABLE4_METHODS)}")
@@ -195,8 +199,13 @@ def load_data(args, log):
     specs = args.corpus or ["synthetic"]
     if args.quick:
         specs = ["synthetic=10" if s == "synthetic" else s for s in specs]
-    utterances = load_corpora(specs, cache_dir=os.path.join(args.cache, "corpora"),
-                              seed=args.seed, **({"per_emotion": 3} if args.quick else {}))
+    with warnings.catch_warnings(record=True) as caught:    # one plain line each, not Python's
+        warnings.simplefilter("always")
+        utterances = load_corpora(specs, cache_dir=os.path.join(args.cache, "corpora"),
+                                  seed=args.seed, drop_unknown=args.drop_unknown_labels,
+                                  **({"per_emotion": 3} if args.quick else {}))
+    for w in caught:
+        log(f"warning: {w.message}")
     limit = args.max_per_speaker or (6 if args.quick and specs != ["synthetic=10"] else 0)
     if limit:
         rng = np.random.default_rng(args.seed)
@@ -364,8 +373,12 @@ def _git_commit():
 SETTING_DEFAULTS = {"lr": 3e-3}
 
 
-def check_run_settings(out, settings):
-    """Refuse an ``--out`` that holds a run whose results would not be comparable with this one."""
+def check_run_settings(out, settings, record=None):
+    """Refuse an ``--out`` that holds a run whose results would not be comparable with this one.
+
+    ``run.json`` gets ``settings`` (compared on the next run) and ``record`` (facts about the
+    data, e.g. byte-identical recordings, written but not compared).
+    """
     path = os.path.join(out, "run.json")
     if os.path.exists(path):
         with open(path, encoding="utf-8") as f:
@@ -377,7 +390,7 @@ def check_run_settings(out, settings):
             what = "; ".join(f"{k}: {a!r} there, {b!r} now" for k, (a, b) in diff.items())
             raise ParameterError(f"{out} holds a run with other settings ({what}); its results "
                                  f"would not be comparable: use another --out or the same arguments")
-    write_json(path, settings)
+    write_json(path, {**settings, **(record or {})})
 
 
 def main(argv=None):
@@ -390,7 +403,7 @@ def main(argv=None):
 
     try:
         return _main(args, log)
-    except ParameterError as e:
+    except (ParameterError, FileFormatError, AudioError, OSError) as e:
         print(f"numser.cv: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -400,6 +413,7 @@ def main(argv=None):
 
 
 def _main(args, log):
+    from numser.corpora import identical_audio
     from numser.folds import speaker_folds
     from numser.models import build
     from numser.report import write_report
@@ -411,13 +425,19 @@ def _main(args, log):
     if not 0 <= args.tsne_fold < args.folds:
         raise ParameterError(f"--tsne-fold must be in 0..{args.folds - 1}")
     tasks = plan_tasks(args)
+    for folder in (args.out, args.cache):     # fail now, not after minutes of feature extraction
+        check_writable(folder)
     utterances = load_data(args, log)
+    identical = identical_audio(utterances)
+    for paths in identical:
+        log(f"warning: byte-identical audio under {len(paths)} paths, all kept (listed in "
+            f"run.json): {', '.join(paths)}")
     settings = {"corpora": sorted(args.corpus or ["synthetic"]), "seed": args.seed,
                 "folds": args.folds, "epochs": args.epochs, "patience": args.patience, "lr": args.lr,
                 "batch_size": args.batch_size, "max_per_speaker": args.max_per_speaker,
                 "quick": args.quick, "n_utterances": len(utterances)}
     os.makedirs(args.out, exist_ok=True)
-    check_run_settings(args.out, settings)
+    check_run_settings(args.out, settings, {"identical_audio": identical})
     kinds = {build(t.method, **t.kwargs()).input_kind for t in tasks}
     arrays, kept = feature_arrays(utterances, kinds, args.cache, log)
     use = kept.tolist()

@@ -18,7 +18,7 @@ import sys
 
 import numpy as np
 
-from numser import CLASSES
+from numser import CLASSES, FileFormatError
 from numser.atomic import atomic_open, write_json, write_text
 from numser.metrics import row_normalised
 from numser.stats import wilcoxon
@@ -481,7 +481,11 @@ def main(argv=None):
         print(f"numser.report: error: {args.out}/tasks holds no task results; run "
               f"python -m numser.cv --out {args.out} first", file=sys.stderr)
         return 2
-    print(write_report(args.out))
+    try:
+        print(write_report(args.out))
+    except (FileFormatError, OSError) as e:
+        print(f"numser.report: error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 

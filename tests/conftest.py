@@ -45,3 +45,20 @@ def small_synthetic(tmp_path_factory):
     data["y"] = {s: labels[sets == s] for s in ("train", "val", "test")}
     data["mask"] = {s: sets == s for s in ("train", "val", "test")}
     return data
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 64 KiB tmpfs, a real disk that fills up (needs root and mount; skipped otherwise)."""
+    import subprocess
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root; the monkeypatched ENOSPC tests cover this")
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({proc.stderr.strip()}); the monkeypatched "
+                    f"ENOSPC tests cover this")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)

@@ -177,3 +177,61 @@ def test_real_corpora_end_to_end(tmp_path):
     assert set(summary["per_corpus_ua"]) == {"emodb", "ravdess"}
     assert len(summary["per_speaker_ua"]) == 34          # 10 EmoDB + 24 RAVDESS speakers
     assert "data: 204 utterances, 34 speakers" in proc.stderr   # 6 per speaker in --quick
+
+
+def _one_error_line(proc, command="numser.cv"):
+    """The command failed with exit 2 and exactly one line on stderr, no traceback."""
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{command}: error: "), proc.stderr[-3000:]
+    return lines[0]
+
+
+def test_out_under_a_regular_file_fails_at_once(tmp_path):
+    # Tests run as root, which writes into chmod-read-only folders: a parent that is a regular
+    # file is the folder that cannot be created for anyone.
+    (tmp_path / "file").write_text("x")
+    start = time.monotonic()
+    proc = run_cv("--quick", "--out", tmp_path / "file" / "out", "--cache", tmp_path / "c",
+                  timeout=120)
+    line = _one_error_line(proc)
+    assert f"{tmp_path / 'file' / 'out'}: cannot write (Not a directory)" in line
+    assert time.monotonic() - start < 60                    # before any corpus or feature work
+    assert not (tmp_path / "c" / "corpora").exists()
+
+
+def test_out_on_a_full_disk_fails_at_once_and_leaves_nothing(tmp_path, tiny_disk):
+    with open(tiny_disk / "filler", "wb", buffering=0) as f:   # fill the 64 KiB tmpfs
+        with pytest.raises(OSError):
+            while True:
+                f.write(b"\0" * 4096)
+    proc = run_cv("--quick", "--out", tiny_disk / "out", "--cache", tmp_path / "c", timeout=120)
+    line = _one_error_line(proc)
+    assert f"{tiny_disk / 'out'}: cannot write (No space left on device); free some space" in line
+    assert os.listdir(tiny_disk) == ["filler"]
+
+
+def test_manifest_run_drops_unknown_labels_and_lists_identical_audio(tmp_path):
+    import shutil
+
+    from numser.corpora.synthetic import generate_synthetic
+    corpus = tmp_path / "corpus"
+    utts = generate_synthetic(corpus, seed=0, n_speakers=3, per_emotion=2)
+    shutil.copy(utts[0].path, corpus / "copy.flac")
+    with open(corpus / "manifest.csv", "a", encoding="utf-8") as f:
+        f.write("copy.flac,synthetic,s00,,neutral\nmissing.flac,synthetic,s00,,calm\n"
+                "missing2.flac,synthetic,s01,,Calm\n")
+    args = ("--corpus", f"manifest={corpus}", "--methods", "dnn-elm", "--folds", "3",
+            "--epochs", "1", "--jobs", "1", "--out", tmp_path / "o", "--cache", tmp_path / "c")
+    refused = run_cv(*args)
+    assert "row 27: label 'calm' is not one of" in _one_error_line(refused)
+    assert "--drop-unknown-labels" in refused.stderr
+    proc = run_cv(*args, "--drop-unknown-labels")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "dropped 2 row(s) whose label is not one of neutral, happy, sad, angry: " \
+           "'Calm' (1), 'calm' (1)" in proc.stderr
+    assert f"byte-identical audio under 2 paths, all kept (listed in run.json): " \
+           f"{utts[0].path}, {corpus / 'copy.flac'}" in proc.stderr
+    run = json.loads((tmp_path / "o" / "run.json").read_text())
+    assert run["identical_audio"] == [[utts[0].path, str(corpus / "copy.flac")]]
+    assert run["n_utterances"] == 25

@@ -7,6 +7,7 @@ Every loader returns a list of :class:`Utterance` (absolute path, corpus, speake
 import os
 
 from numser import ParameterError
+from numser.corpora.duplicates import identical_audio
 from numser.corpora.emodb import load_emodb
 from numser.corpora.feeltrace import LANDMARKS, feeltrace_distances, feeltrace_label
 from numser.corpora.manifest import Utterance, read_manifest, write_manifest
@@ -20,7 +21,7 @@ SPEC_FORMS = ("synthetic", "synthetic=N_SPEAKERS", "emodb=DIR", "ravdess=DIR", "
 DEFAULT_CACHE = ".numser_cache"
 
 
-def load_corpus(spec, *, cache_dir=None, seed=0, per_emotion=6):
+def load_corpus(spec, *, cache_dir=None, seed=0, per_emotion=6, drop_unknown=False):
     """The utterances of one corpus named by a command-line spec.
 
     Parameters
@@ -38,6 +39,9 @@ def load_corpus(spec, *, cache_dir=None, seed=0, per_emotion=6):
         Seed of the synthetic corpus (ignored by the real corpora).
     per_emotion : int, default 6
         Synthetic utterances per speaker and emotion (ignored by the real corpora).
+    drop_unknown : bool, default False
+        For a manifest: skip rows whose label is not one of the four classes (with a warning)
+        instead of refusing the file (:func:`read_manifest`).
 
     Returns
     -------
@@ -76,21 +80,22 @@ def load_corpus(spec, *, cache_dir=None, seed=0, per_emotion=6):
     if not exists:
         what = "manifest file" if name == "manifest" else "folder"
         raise ParameterError(f"corpus spec {spec!r}: {what} {path} does not exist; check the path")
-    utterances = loaders[name](path)
+    utterances = read_manifest(path, drop_unknown=drop_unknown) if name == "manifest" \
+        else loaders[name](path)
     if not utterances:
         raise ParameterError(f"corpus spec {spec!r}: no utterance of the four classes found "
                              f"under {path}; check that it holds the corpus's audio files")
     return utterances
 
 
-def load_corpora(specs, *, cache_dir=None, seed=0, per_emotion=6):
+def load_corpora(specs, *, cache_dir=None, seed=0, per_emotion=6, drop_unknown=False):
     """The utterances of several corpora as one list, in the order of ``specs``.
 
     Parameters
     ----------
     specs : sequence of str
         Corpus specs as for :func:`load_corpus`; at least one.
-    cache_dir, seed, per_emotion
+    cache_dir, seed, per_emotion, drop_unknown
         As for :func:`load_corpus`.
 
     Returns
@@ -101,7 +106,8 @@ def load_corpora(specs, *, cache_dir=None, seed=0, per_emotion=6):
     ------
     ParameterError
         No spec, the same spec twice, two specs that load the same corpus name (their speakers
-        would be mixed), or any error of :func:`load_corpus`.
+        would be mixed), two specs that list the same audio file, or any error of
+        :func:`load_corpus`.
     """
     if isinstance(specs, str):
         specs = [specs]
@@ -114,19 +120,24 @@ def load_corpora(specs, *, cache_dir=None, seed=0, per_emotion=6):
         if key in seen:
             raise ParameterError(f"corpus spec {spec!r} given twice; give each corpus once")
         seen.add(key)
-    utterances, owner = [], {}
+    utterances, owner, listed_by = [], {}, {}
     for spec in specs:
-        loaded = load_corpus(spec, cache_dir=cache_dir, seed=seed, per_emotion=per_emotion)
+        loaded = load_corpus(spec, cache_dir=cache_dir, seed=seed, per_emotion=per_emotion,
+                             drop_unknown=drop_unknown)
         for corpus in sorted({u.corpus for u in loaded}):
             if corpus in owner:
                 raise ParameterError(f"corpus specs {owner[corpus]!r} and {spec!r} both load "
                                      f"corpus '{corpus}'; give each corpus once (its speakers "
                                      f"would otherwise be counted twice)")
             owner[corpus] = spec
+        for u in loaded:
+            if listed_by.setdefault(u.path, spec) != spec:
+                raise ParameterError(f"corpus specs {listed_by[u.path]!r} and {spec!r} both list "
+                                     f"{u.path}; a recording may belong to one corpus only")
         utterances += loaded
     return utterances
 
 
 __all__ = ["Utterance", "read_manifest", "write_manifest", "load_emodb", "load_ravdess",
            "generate_synthetic", "feeltrace_label", "feeltrace_distances", "LANDMARKS",
-           "load_corpus", "load_corpora", "SPEC_FORMS"]
+           "load_corpus", "load_corpora", "identical_audio", "SPEC_FORMS"]

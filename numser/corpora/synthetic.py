@@ -17,7 +17,7 @@ import soundfile as sf
 from numba import njit
 from scipy.signal import butter, lfilter
 
-from numser import CLASSES, ParameterError
+from numser import CLASSES, FileFormatError, ParameterError
 from numser.atomic import atomic_open, write_json
 from numser.corpora.manifest import Utterance, read_manifest, write_manifest
 
@@ -624,7 +624,7 @@ def generate_synthetic(out_dir, *, seed=0, n_speakers=40, per_emotion=6, sr=1600
             utterances = read_manifest(manifest)
             if len(utterances) == n_speakers * len(CLASSES) * per_emotion:
                 return utterances
-        except ParameterError:
+        except (ParameterError, FileFormatError):
             pass                           # a listed file is missing: generate again
     os.makedirs(out_dir, exist_ok=True)
     if os.path.exists(stamp):

@@ -5,9 +5,9 @@ import os
 import pytest
 from conftest import corpus_dir
 
-from numser import CLASSES, ParameterError
+from numser import CLASSES, FileFormatError, ParameterError
 from numser.corpora import (
-    Utterance, load_corpora, load_corpus, read_manifest, write_manifest)
+    Utterance, identical_audio, load_corpora, load_corpus, read_manifest, write_manifest)
 
 
 def write(tmp_path, text, files=("a.flac", "b.flac"), name="manifest.csv"):
@@ -49,28 +49,84 @@ def test_utterance_is_frozen(tmp_path):
 
 def test_unknown_label_names_file_row_and_value(tmp_path):
     csv = write(tmp_path, "path,speaker,label\na.flac,1,happy\nb.flac,1,calm\n")
-    with pytest.raises(ParameterError, match=r"manifest.csv: row 3: label 'calm'.*drop_unknown"):
+    with pytest.raises(FileFormatError,
+                       match=r"manifest.csv, row 3: label 'calm'.*--drop-unknown-labels"):
         read_manifest(csv)
-    assert [u.emotion for u in read_manifest(csv, drop_unknown=True)] == ["happy"]
+    with pytest.warns(UserWarning, match=r"manifest.csv: dropped 1 row\(s\).*'calm' \(1\)"):
+        assert [u.emotion for u in read_manifest(csv, drop_unknown=True)] == ["happy"]
+
+
+def test_drop_unknown_reports_count_and_labels(tmp_path):
+    csv = write(tmp_path, "path,speaker,label\na.flac,1,calm\nb.flac,1,Fear\nc.flac,1,calm\n"
+                          "d.flac,1,sad\n", files=("a.flac", "b.flac", "c.flac", "d.flac"))
+    with pytest.warns(UserWarning, match=r"dropped 3 row\(s\) .*: 'Fear' \(1\), 'calm' \(2\)"):
+        utterances = read_manifest(csv, drop_unknown=True)
+    assert [u.emotion for u in utterances] == ["sad"]
+
+
+def test_byte_order_mark_whitespace_and_case_are_tolerated(tmp_path):
+    text = "Path , SPEAKER,label\r\n a.flac ,  07 , Angry \r\nb.flac,07,NEUTRAL\r\n"
+    csv = write(tmp_path, "")
+    csv.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    utterances = read_manifest(csv, corpus="demo")
+    assert [(os.path.basename(u.path), u.speaker, u.emotion) for u in utterances] == \
+        [("a.flac", "demo:07", "angry"), ("b.flac", "demo:07", "neutral")]
+
+
+def test_not_utf8_names_row_and_byte(tmp_path):
+    csv = write(tmp_path, "")
+    csv.write_bytes("path,speaker,label\na.flac,Jürgen,happy\n".encode("latin-1"))
+    with pytest.raises(FileFormatError, match=r"manifest.csv, row 2: not UTF-8 text \(byte 0xfc"):
+        read_manifest(csv)
+
+
+def test_duplicate_path_refused_with_both_rows(tmp_path):
+    csv = write(tmp_path, "path,speaker,label\na.flac,1,happy\nb.flac,1,sad\n./a.flac,2,angry\n")
+    with pytest.raises(FileFormatError, match=r"manifest.csv, row 4: audio file './a.flac' is "
+                                              r"listed again \(first in row 2\)"):
+        read_manifest(csv)
+
+
+def test_doubled_column_refused(tmp_path):
+    csv = write(tmp_path, "path,speaker,label,Label\na.flac,1,happy,sad\n")
+    with pytest.raises(FileFormatError, match=r"row 1 \(header\): column\(s\) label appear"):
+        read_manifest(csv)
+
+
+def test_identical_audio_found_by_content(tmp_path):
+    for name, data in (("a.flac", b"same"), ("b.flac", b"same"), ("c.flac", b"diff"),
+                       ("d.flac", b"other!")):
+        (tmp_path / name).write_bytes(data)
+    utterances = [Utterance(str(tmp_path / n), "c", "c:1", 0) for n in ("c.flac", "a.flac",
+                                                                          "d.flac", "b.flac")]
+    assert identical_audio(utterances) == [[str(tmp_path / "a.flac"), str(tmp_path / "b.flac")]]
+    assert identical_audio(utterances[:2]) == []
+
+
+def test_identical_audio_in_staged_ravdess():
+    root = corpus_dir("ravdess")
+    groups = identical_audio(read_manifest(root / "manifest.csv"))
+    assert [[os.path.relpath(p, root) for p in g] for g in groups] == \
+        [["Actor_07/03-01-03-01-02-01-07.flac", "Actor_07/03-01-03-01-02-02-07.flac"]]
 
 
 def test_missing_column_names_csv(tmp_path):
     csv = write(tmp_path, "path,label\na.flac,happy\n")
-    with pytest.raises(ParameterError, match=r"manifest.csv: row 1 \(header\) lacks column\(s\) "
-                                             r"speaker"):
+    with pytest.raises(FileFormatError, match=r"manifest.csv, row 1 \(header\): lacks column\(s\) "
+                                              r"speaker"):
         read_manifest(csv)
 
 
 def test_missing_audio_file_names_csv_and_row(tmp_path):
     csv = write(tmp_path, "path,speaker,label\na.flac,1,happy\nnope.flac,1,sad\n")
-    with pytest.raises(ParameterError,
-                       match=r"manifest.csv: row 3: audio file 'nope.flac' not found"):
+    with pytest.raises(FileFormatError,
+                       match=r"manifest.csv, row 3: audio file 'nope.flac' not found"):
         read_manifest(csv)
 
 
 def test_empty_speaker_names_row(tmp_path):
     csv = write(tmp_path, "path,speaker,label\na.flac,,happy\n")
-    with pytest.raises(ParameterError, match=r"row 2: empty 'speaker'"):
+    with pytest.raises(FileFormatError, match=r"row 2: empty 'speaker'"):
         read_manifest(csv)
 
 
@@ -82,7 +138,7 @@ def test_missing_manifest(tmp_path):
 def test_empty_manifest_file(tmp_path):
     csv = tmp_path / "manifest.csv"
     csv.write_text("")
-    with pytest.raises(ParameterError, match="lacks column"):
+    with pytest.raises(FileFormatError, match="lacks column"):
         read_manifest(csv)
 
 
@@ -159,6 +215,23 @@ def test_load_corpora_refuses_duplicates(tmp_path):
         load_corpora([f"manifest={a}", f"manifest={tmp_path / 'one'}"])
     with pytest.raises(ParameterError, match="no corpus spec"):
         load_corpora([])
+
+
+def test_load_corpora_refuses_one_file_in_two_corpora(tmp_path):
+    a = write(tmp_path / "one", "path,speaker,label\na.flac,1,happy\n")
+    (tmp_path / "two").mkdir()
+    b = write(tmp_path / "two", f"path,speaker,label\n{tmp_path / 'one' / 'a.flac'},1,happy\n",
+              files=())
+    with pytest.raises(ParameterError, match=r"both list .*one/a.flac; a recording may belong"):
+        load_corpora([f"manifest={a}", f"manifest={b}"])
+
+
+def test_load_corpus_passes_drop_unknown(tmp_path):
+    csv = write(tmp_path, "path,speaker,label\na.flac,1,happy\nb.flac,1,calm\n")
+    with pytest.raises(FileFormatError, match="'calm'"):
+        load_corpora([f"manifest={csv}"])
+    with pytest.warns(UserWarning, match="dropped 1 row"):
+        assert len(load_corpora([f"manifest={csv}"], drop_unknown=True)) == 1
 
 
 def test_load_corpora_real_and_synthetic(tmp_path):
