@@ -127,6 +127,40 @@ def _features_of(kind, segments, sr):
     return np.stack([lld_sequence(s, sr=sr) for s in segments])
 
 
+def utterance_features(y, kind, lo, hi, *, sr=16000):
+    """The features of one utterance given its speaker's gain range, as the corpus scan makes them.
+
+    Equation
+    --------
+    z = fix_length(normalise_gain(y[:32000], lo, hi), 32000)       (SPEC §2.2–2.3)
+    F = spectro_volume(z) | waveform_segments(z) | lld_sequence(z)
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n_samples,), float32
+        The utterance at 16 kHz, mono (:func:`numser.audio.load_audio`).
+    kind : {"volume", "waveform", "lld"}
+    lo, hi : float
+        The speaker's sample range (:func:`numser.audio.speaker_gain`); ``y.min(), y.max()``
+        normalises the utterance on its own.
+
+    Returns
+    -------
+    F : np.ndarray, shape :data:`SETTINGS` [kind]["shape"], float32
+
+    Notes
+    -----
+    :func:`extract_features` computes the same values for a whole corpus with a cache; this is
+    the one-utterance path ``numser.predict`` uses, so a file's features do not depend on the
+    other files given with it (beyond its speaker's gain).
+    """
+    if kind not in KINDS:
+        raise ParameterError(f"kind={kind!r}: choose one of {list(KINDS)}")
+    _check_sr(sr)
+    z = fix_length(normalise_gain(np.asarray(y, dtype=np.float32)[:SEGMENT], lo, hi), SEGMENT)
+    return _features_of(kind, z[None], sr)[0]
+
+
 # ----------------------------------------------------------------------------- standardiser
 
 class Standardiser:

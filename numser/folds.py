@@ -173,3 +173,53 @@ def speaker_folds(corpora, speakers, *, n_folds=5, seed=0):
                     train.update(g[i])
         folds.append(Fold(f, frozenset(test), frozenset(val), frozenset(train)))
     return folds
+
+
+def validation_split(corpora, speakers, *, fraction=0.2, seed=0):
+    """Split speakers into training and validation, the same fraction of every corpus.
+
+    Used where all given speakers train one model (``numser.train``) or where the test set is a
+    whole corpus (leave-one-corpus-out): the validation speakers serve early stopping and the
+    ELM's choice of hidden size and C, and never train.
+
+    Equation
+    --------
+    For every corpus c (sorted by name) with sorted unique speakers S_c, shuffled by one
+    ``np.random.default_rng(seed)`` as in :func:`speaker_groups`:
+    ``val_c = first n_c of the shuffled S_c``, ``n_c = max(1, round(fraction · |S_c|))`` when
+    ``|S_c| ≥ 2`` (0 for a one-speaker corpus); ``train_c = S_c \\ val_c``.
+
+    Parameters
+    ----------
+    corpora, speakers : sequence of str, equal length
+        As :func:`speaker_folds` (speaker ids namespaced by corpus).
+    fraction : float in (0, 1)
+        0.2: one speaker in five, the share of the validation group in the paper's 5 folds.
+    seed : int
+
+    Returns
+    -------
+    train, val : frozenset of str
+        Disjoint; their union is every speaker.
+
+    Raises
+    ------
+    ParameterError
+        For a fraction outside (0, 1), or when no corpus has two speakers (no validation set
+        without a corpus losing all its training speakers).
+    """
+    if not 0 < fraction < 1:
+        raise ParameterError(f"fraction={fraction!r}: must be between 0 and 1 (e.g. 0.2)")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ParameterError(f"seed={seed!r}: must be an integer")
+    rng = np.random.default_rng(seed)
+    train, val = set(), set()
+    for corpus, spk in _corpus_speakers(corpora, speakers).items():
+        shuffled = [spk[i] for i in rng.permutation(len(spk))]
+        n_val = max(1, int(round(fraction * len(spk)))) if len(spk) >= 2 else 0
+        val.update(shuffled[:n_val])
+        train.update(shuffled[n_val:])
+    if not val:
+        raise ParameterError("no corpus has two speakers: a speaker-independent validation set "
+                             "needs at least one corpus with two or more speakers")
+    return frozenset(train), frozenset(val)

@@ -151,30 +151,89 @@ def fit_elm(model, x_train, y_train, x_val, y_val, *, seed=0, **grid):
     return table
 
 
+def fit_model(model, x, y, config=TrainConfig(), *, checkpoint=None, log=print, elm_seed=0):
+    """Everything one trained model needs, on one speaker split: standardise, train, fit the ELM.
+
+    Parameters
+    ----------
+    model : numser.models.Model
+        Freshly built; trained in place.
+    x : dict of split name → ndarray (N_split, *model.input_shape)
+        Must hold ``"train"`` and ``"val"``; any other split (``"test"``) is standardised too.
+    y : dict of split name → ndarray (N_split,) int
+    config, checkpoint, log
+        As for :func:`train`.
+    elm_seed : int
+        Seed of the ELM's random layer (``-elm`` methods).
+
+    Returns
+    -------
+    dict with ``x`` (the standardised splits, float32), ``standardiser`` (fitted on the training
+    split, SPEC §2.6; None for waveform input, which is not standardised), ``fit`` (the result
+    of :func:`train`) and ``elm_table`` (the ELM grid, None for methods without an ELM).
+    """
+    from numser.features import Standardiser
+    scaler = None
+    if model.input_kind != "waveform":                 # per-bin / per-LLD, training split only
+        scaler = Standardiser().fit(x["train"])
+        x = {s: scaler.transform(v).astype(np.float32) for s, v in x.items()}
+    fit = train(model, x["train"], y["train"], x["val"], y["val"], config, checkpoint=checkpoint,
+                log=log)
+    elm_table = fit_elm(model, x["train"], y["train"], x["val"], y["val"], seed=elm_seed) \
+        if model.per_step else None
+    return {"x": x, "standardiser": scaler, "fit": fit, "elm_table": elm_table}
+
+
 # --- saving and loading -------------------------------------------------------------------
 
-def save_model(path, model):
-    """Save weights, configuration and (if fitted) the ELM of ``model`` as one ``.npz``."""
+def model_arrays(model):
+    """The weights, configuration and (if fitted) ELM of ``model`` as named arrays.
+
+    One encoding for every file that holds a model: :func:`save_model` and the self-contained
+    model file of :mod:`numser.model_file` both write these names (``param_<i>``, ``config``,
+    ``elm_<field>``).
+    """
     arrays = {f"param_{i}": p for i, (p, _) in enumerate(model.parameters())}
     arrays["config"] = np.array(json.dumps(asdict(model.config)))
     if model.elm is not None:
         arrays.update({f"elm_{k}": np.asarray(v) for k, v in model.elm.state().items()})
-    savez(path, **arrays)
+    return arrays
+
+
+def model_from_arrays(data, config=None):
+    """Rebuild a model from :func:`model_arrays`' names (any mapping, e.g. an open ``np.load``).
+
+    ``config`` (a ModelConfig dict) replaces ``data["config"]`` when the caller has already read
+    and checked it. Raises ParameterError when a weight's shape is not the architecture's.
+    """
+    from numser.elm import ELM
+    from numser.models import from_config
+    model = from_config(config if config is not None else json.loads(str(data["config"])))
+    for i, (p, _) in enumerate(model.parameters()):
+        value = data[f"param_{i}"]
+        if value.shape != p.shape:
+            raise ParameterError(f"weight {i} has shape {value.shape}, the architecture "
+                                 f"{model.config.label()!r} needs {p.shape}")
+        p[...] = value
+    elm_state = {k[4:]: data[k] for k in data.keys() if k.startswith("elm_")}
+    if elm_state:
+        model.elm = ELM.from_state(elm_state)
+    return model
+
+
+def save_model(path, model):
+    """Save weights, configuration and (if fitted) the ELM of ``model`` as one ``.npz``.
+
+    For a file that can classify new audio (standardiser, feature settings, provenance) use
+    :func:`numser.model_file.save_model_file`.
+    """
+    savez(path, **model_arrays(model))
 
 
 def load_model(path):
     """Rebuild a model saved by :func:`save_model`."""
-    from numser.elm import ELM
-    from numser.models import from_config
-    with np.load(path) as data:
-        model = from_config(json.loads(str(data["config"])))
-        params = model.parameters()
-        for i, (p, _) in enumerate(params):
-            p[...] = data[f"param_{i}"]
-        elm_state = {k[4:]: data[k] for k in data.files if k.startswith("elm_")}
-    if elm_state:
-        model.elm = ELM.from_state(elm_state)
-    return model
+    with np.load(path, allow_pickle=False) as data:
+        return model_from_arrays(data)
 
 
 def _generators(model):
@@ -243,3 +302,11 @@ def _unflatten_adam(flat):
         if not any(key == k or key.startswith(k + "_") for k in state):
             state[key] = value[()] if value.ndim == 0 else value
     return state
+
+
+if __name__ == "__main__":
+    # `python -m numser.train`: the command line lives in its own module (one idea per module).
+    import sys
+
+    from numser.train_command import main
+    sys.exit(main())
