@@ -11,6 +11,13 @@ setup(
     python_requires=">=3.10",
     # Exactly the runtime dependencies the project allows itself (DEVELOPERS.md).
     install_requires=["numpy", "scipy", "numba", "soundfile", "matplotlib"],
+    # The commands beside their `python -m numser.<command>` forms.
+    entry_points={"console_scripts": [
+        "numser-cv=numser.cv:main",
+        "numser-train=numser.train_command:main",
+        "numser-predict=numser.predict:main",
+        "numser-report=numser.report:main",
+    ]},
     extras_require={
         "test": ["pytest"],
         # Optional independent reference for tests and benchmarks; a CPU build on these machines.

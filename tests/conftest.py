@@ -62,3 +62,27 @@ def tiny_disk(tmp_path):
                     f"ENOSPC tests cover this")
     yield mount
     subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def run_numser(command, *args, cwd=None):
+    """Run ``python -m numser.<command> ARGS`` on this tree; the CompletedProcess (text)."""
+    import subprocess
+    import sys
+    root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=root)
+    return subprocess.run([sys.executable, "-m", f"numser.{command}", *map(str, args)],
+                          capture_output=True, text=True, env=env, cwd=cwd, timeout=900)
+
+
+@pytest.fixture(scope="session")
+def emodb_ravdess_model(tmp_path_factory):
+    """A quick DNN-ELM model file trained by ``numser.train`` on EmoDB + RAVDESS (12 utterances
+    per speaker, 3 epochs); skipped when either corpus is absent."""
+    emodb, ravdess = corpus_dir("emodb"), corpus_dir("ravdess")
+    folder = tmp_path_factory.mktemp("model")
+    out = folder / "dnn-elm.npz"
+    run = run_numser("train", "--corpus", f"emodb={emodb}", "--corpus", f"ravdess={ravdess}",
+                     "--method", "dnn-elm", "--epochs", 3, "--max-per-speaker", 12,
+                     "--cache", folder / "cache", "--out", out)
+    assert run.returncode == 0, run.stderr
+    return out, run

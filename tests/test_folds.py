@@ -161,3 +161,22 @@ def test_bad_speaker_in_two_corpora():
 def test_bad_empty():
     with pytest.raises(ParameterError, match="no speakers"):
         speaker_folds([], [])
+
+
+def test_validation_split_takes_a_fifth_of_each_corpus_disjointly():
+    from numser.folds import validation_split
+    speakers = [f"a:{i}" for i in range(10)] + [f"b:{i}" for i in range(24)] + ["c:0"]
+    corpora = [s.split(":")[0] for s in speakers]
+    train, val = validation_split(corpora, speakers, seed=4)
+    assert not train & val and train | val == set(speakers)
+    assert [sum(s.startswith(c + ":") for s in val) for c in "abc"] == [2, 5, 0]
+    assert validation_split(corpora, speakers, seed=4) == (train, val)
+    assert validation_split(corpora, speakers, seed=5) != (train, val)
+
+
+def test_validation_split_needs_a_corpus_with_two_speakers():
+    from numser.folds import validation_split
+    with pytest.raises(ParameterError, match="two or more speakers"):
+        validation_split(["a", "b"], ["a:1", "b:1"])
+    with pytest.raises(ParameterError, match="fraction"):
+        validation_split(["a", "a"], ["a:1", "a:2"], fraction=1.0)
