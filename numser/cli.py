@@ -10,19 +10,22 @@ import signal
 import sys
 import threading
 
-from numser.errors import FileFormatError, ParameterError
+from numser.errors import AudioError, FileFormatError, ParameterError
 
 DEFAULT_CACHE = os.path.join(os.path.expanduser("~"), ".cache", "numser")
 
 
 def add_corpus_arguments(p, *, required=False):
-    """--corpus (repeatable) and --max-per-speaker."""
+    """--corpus (repeatable), --drop-unknown-labels and --max-per-speaker."""
     p.add_argument("--corpus", action="append", metavar="SPEC", required=required,
                    help="a corpus to add (repeatable): 'synthetic' (" +
                         ("" if required else "default; ") +
                         "'synthetic=N' for N speakers), 'emodb=DIR', 'ravdess=DIR', 'manifest=CSV' "
                         "(columns path, speaker, label[, corpus, gender]; a folder stands for its "
                         "manifest.csv)")
+    p.add_argument("--drop-unknown-labels", action="store_true",
+                   help="skip manifest rows whose label is not neutral, happy, sad or angry "
+                        "(reported: how many rows, which labels) instead of refusing the manifest")
     p.add_argument("--max-per-speaker", type=int, default=0,
                    help="use at most N utterances per speaker (0 = all; for smoke runs)")
 
@@ -84,14 +87,15 @@ def _interrupt(signum, frame):
 def run_command(name, body, *, interrupted="interrupted"):
     """Run ``body()``; return its exit status, or 2 after one line for a user error.
 
-    ``ParameterError`` and ``FileFormatError`` become ``numser.<name>: error: <message>`` on
-    stderr, exit 2, no traceback; Ctrl-C or SIGTERM print ``interrupted`` and exit 130.
+    ``ParameterError``, ``FileFormatError``, ``AudioError`` and ``OSError`` (``OutputError``: an
+    output that cannot be written) become ``numser.<name>: error: <message>`` on stderr, exit 2,
+    no traceback; Ctrl-C or SIGTERM print ``interrupted`` and exit 130.
     """
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
     try:
         return body()
-    except (ParameterError, FileFormatError) as e:
+    except (ParameterError, FileFormatError, AudioError, OSError) as e:
         print(f"numser.{name}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

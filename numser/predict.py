@@ -109,13 +109,13 @@ def read_input_manifest(csv_path):
     from numser.corpora.manifest import label_index
     folder = os.path.dirname(os.path.abspath(csv_path))
     try:
-        with open(csv_path, newline="", encoding="utf-8") as f:
+        with open(csv_path, newline="", encoding="utf-8-sig") as f:     # a BOM is not a column
             text = f.read()
     except (OSError, UnicodeDecodeError) as e:
         raise FileFormatError(csv_path, f"cannot be read as a UTF-8 manifest ({e})") from None
     try:
         reader = csv.DictReader(io.StringIO(text))
-        columns = [c.strip() for c in (reader.fieldnames or [])]
+        columns = [(c or "").strip().lower() for c in (reader.fieldnames or [])]
         if "path" not in columns:
             raise FileFormatError(csv_path, f"no 'path' column (found {columns}); a manifest "
                                             f"needs path and may have speaker, label",

@@ -69,7 +69,9 @@ def _main(args):
     from numser.model_file import save_model_file
     from numser.models import build
     from numser.train import fit_model
+    from numser.atomic import check_writable
     check_training_arguments(args)
+    check_writable(os.path.dirname(os.path.abspath(args.out)))
     kwargs = {"kernel": parse_kernel(args.kernel), "depth": args.depth, "cells": args.cells,
               "context": args.context}
     model = build(args.method, seed=args.seed, **kwargs)
