@@ -270,16 +270,27 @@ def _pool_out(shape, size, where):
 
 
 def _build_3d(config, rng):
-    """3D-CNN-DNN and 3D-CNN-DNN-ELM (SPEC §3): no pooling after the first convolution."""
+    """3D-CNN-DNN and 3D-CNN-DNN-ELM (SPEC §3): no pooling after the first convolution.
+
+    Depth 3: conv, conv, pool, conv, pool. Every convolution after the first is followed by a
+    pool, and there are always at least two pools: depth 2 (conv, conv, pool, pool) drops the
+    third convolution but keeps both poolings one after the other, so its FC input is depth 3's
+    (SPEC §3: the only reading whose parameter counts match the paper's depth-2 bands).
+    """
     elm = config.method == "3d-cnn-dnn-elm"
     pool = (1, 2, 2) if elm else (2, 2, 2)
+    n_pools = max(2, config.depth - 1)
     shape, channels = VOLUME, 1
     layers = [Reshape((1,) + VOLUME)]                                     # (N, 1, L, T, S)
     for i in range(config.depth):
         where = f"{config.method} depth {config.depth}, convolution {i + 1}"
         layers += [Conv3D(channels, 4, config.kernel, padding="same", rng=rng), ReLU()]
         channels = 4
-        if i > 0:
+        last = i == config.depth - 1
+        # pools after this convolution: one after every convolution but the first; the last
+        # convolution also takes the pools a shallow stack still owes (depth 2: both)
+        pools = (1 if i > 0 else 0) + (n_pools - max(0, config.depth - 1) if last else 0)
+        for _ in range(pools):
             shape = _pool_out(shape, pool, where)
             layers.append(MaxPool3D(pool))
     if not elm:

@@ -14,6 +14,13 @@ SPEC_COUNTS = [
     ("3d-cnn-dnn-elm", dict(kernel=(2, 2, 128)), 545_808),
     ("3d-cnn-dnn-elm", dict(kernel=(2, 2, 32)), 531_984),
     ("3d-cnn-dnn-elm", dict(kernel=(2, 2, 2)), 527_664),
+    # depth 2 (SPEC §3): the third convolution dropped, both poolings kept after the second
+    ("3d-cnn-dnn", dict(kernel=(2, 2, 2), depth=2), 789_676),
+    ("3d-cnn-dnn", dict(kernel=(2, 2, 32), depth=2), 792_076),
+    ("3d-cnn-dnn", dict(kernel=(2, 2, 128), depth=2), 799_756),
+    ("3d-cnn-dnn-elm", dict(kernel=(2, 2, 2), depth=2), 527_532),
+    ("3d-cnn-dnn-elm", dict(kernel=(2, 2, 32), depth=2), 529_932),
+    ("3d-cnn-dnn-elm", dict(kernel=(2, 2, 128), depth=2), 537_612),
     ("dnn-elm", dict(), 141_060),
     ("dnn-elm", dict(context=5), 173_828),
     ("lstm-elm", dict(), 214_532),
