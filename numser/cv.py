@@ -6,7 +6,10 @@ as its own JSON file → tables, significance tests and figures (:mod:`numser.re
 
 A rerun with the same arguments skips finished tasks and resumes the one in flight from its last
 epoch, so an interrupted run loses at most one epoch. Arguments that would make results
-incomparable (corpora, seed, folds, training set-up) are refused for an existing ``--out``.
+incomparable (corpora, folds, the split of a seed, training set-up) are refused for an existing
+``--out``; adding seeds to it is allowed. ``--seeds 0,1,2`` runs every task once per seed (a seed
+draws the speaker split and the initialisation); ``OUT/folds.csv`` holds the split of every seed
+and ``--folds-from`` runs on such a file instead of drawing one.
 """
 import argparse
 import concurrent.futures
@@ -41,24 +44,33 @@ examples:
       --methods 3d-cnn-dnn,lstm-elm --out runs/emodb-ravdess --jobs 2
   python -m numser.cv --corpus manifest=my_corpus/manifest.csv --table3 --out runs/table3
   python -m numser.cv --table4 --out runs/table4        # every Table 4 method at the paper's configurations
+  python -m numser.cv --seeds 0,1,2 --out runs/seeds     # every task with 3 speaker splits and initialisations
+  python -m numser.cv --folds-from runs/seeds/folds.csv --out runs/same-split   # reuse a split
   # interrupted? run the same command again: finished tasks are skipped, the one in flight resumes.
   python -m numser.report runs/table4                   # rebuild tables and figures from the JSON
 """
 
 
+#: The utterances (synthetic corpus, --max-per-speaker subsample) do not depend on --seed(s): a
+#: seed changes the split and the initialisation, and every seed sees the same data.
+DATA_SEED = 0
+
+
 @dataclass(frozen=True)
 class Task:
-    """One (method, configuration, fold): trained, tested and saved on its own."""
+    """One (method, configuration, fold, seed): trained, tested and saved on its own."""
 
     method: str
     config: tuple  # sorted (key, value) pairs of the builder's keyword arguments
     fold: int
+    seed: int = 0
 
     @property
     def name(self):
+        """``<method>__<cfg>__fold<f>``, plus ``__seed<s>`` for s > 0 (seed-0 names as before)."""
         parts = [self.method] + [f"{k}{'x'.join(map(str, v)) if isinstance(v, tuple) else v}"
                                  for k, v in self.config]
-        return "__".join(parts) + f"__fold{self.fold}"
+        return "__".join(parts) + f"__fold{self.fold}" + (f"__seed{self.seed}" if self.seed else "")
 
     def kwargs(self):
         return dict(self.config)
@@ -96,11 +108,20 @@ def parse_args(argv=None):
     p.add_argument("--table4", action="store_true",
                    help="add Table 4: every method at the paper's configurations (kS 2/32/128, "
                         "depth 2 and 3, 128 and 256 cells)")
-    p.add_argument("--folds", type=int, default=5, help="speaker-independent folds (default 5)")
+    p.add_argument("--folds", type=int, default=None,
+                   help="speaker-independent folds (default 5, or as many as --folds-from has)")
     p.add_argument("--only-folds", metavar="F,F",
                    help="run only these folds now (the others stay to do; for splitting a run)")
-    p.add_argument("--seed", type=int, default=0,
-                   help="seed of the speaker shuffle, weights, dropout and batches (default 0)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of the speaker shuffle, weights, dropout and batches (default 0); "
+                        "the data do not depend on it")
+    p.add_argument("--seeds", metavar="S,S",
+                   help="run every task once per seed, e.g. 0,1,2; tables give mean ± std over all "
+                        "folds of all seeds. Seeds can be added to an existing --out later")
+    p.add_argument("--folds-from", metavar="CSV",
+                   help="use the speaker split of this file (columns seed,fold,role,corpus,speaker, "
+                        "as every run writes to OUT/folds.csv) instead of drawing one; its seeds "
+                        "are run unless --seed(s) picks some of them")
     p.add_argument("--epochs", type=int, default=20, help="at most this many epochs (default 20)")
     p.add_argument("--patience", type=int, default=5,
                    help="stop after this many epochs without a better validation UA; 0 = never "
@@ -183,12 +204,32 @@ def plan_tasks(args):
     if args.table3:
         for k in TABLE3_KERNELS:
             add("3d-cnn-dnn", kernel=k, depth=3)
-    folds = range(args.folds)
+    n_folds = args.folds or 5
+    folds = range(n_folds)
     if args.only_folds:
         folds = _split(args.only_folds, int)
-        if any(f < 0 or f >= args.folds for f in folds):
-            raise ParameterError(f"--only-folds: folds are numbered 0..{args.folds - 1}")
-    return [Task(m, cfg, f) for m, cfg in configs for f in folds]
+        if any(f < 0 or f >= n_folds for f in folds):
+            raise ParameterError(f"--only-folds: folds are numbered 0..{n_folds - 1}")
+    # seeds outermost: a run cut short has every configuration of its first seed
+    return [Task(m, cfg, f, s) for s in run_seeds(args) for m, cfg in configs for f in folds]
+
+
+def run_seeds(args):
+    """The seeds the arguments ask for: ``--seeds``, else ``--seed``, else [0]."""
+    if args.seeds is not None:
+        try:
+            seeds = _split(args.seeds, int)
+        except ValueError:
+            seeds = []
+        if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+            raise ParameterError(f"--seeds: {args.seeds!r} is not a list of distinct "
+                                 "non-negative integers like 0,1,2")
+        if args.seed is not None and args.seed not in seeds:
+            raise ParameterError(f"--seed {args.seed} and --seeds {args.seeds} disagree; give one")
+        return seeds
+    if args.seed is not None and args.seed < 0:
+        raise ParameterError(f"--seed must be >= 0, got {args.seed}")
+    return [0 if args.seed is None else args.seed]
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -202,13 +243,13 @@ def load_data(args, log):
     with warnings.catch_warnings(record=True) as caught:    # one plain line each, not Python's
         warnings.simplefilter("always")
         utterances = load_corpora(specs, cache_dir=os.path.join(args.cache, "corpora"),
-                                  seed=args.seed, drop_unknown=args.drop_unknown_labels,
+                                  seed=DATA_SEED, drop_unknown=args.drop_unknown_labels,
                                   **({"per_emotion": 3} if args.quick else {}))
     for w in caught:
         log(f"warning: {w.message}")
     limit = args.max_per_speaker or (6 if args.quick and specs != ["synthetic=10"] else 0)
     if limit:
-        rng = np.random.default_rng(args.seed)
+        rng = np.random.default_rng(DATA_SEED)
         by_speaker = {}
         for i, u in enumerate(utterances):
             by_speaker.setdefault(u.speaker, []).append(i)
@@ -235,16 +276,37 @@ def feature_arrays(utterances, kinds, cache, log):
     for kind in sorted(kinds):
         path = os.path.join(folder, f"{kind}.npy")
         kept_path = os.path.join(folder, f"{kind}.kept.npy")
-        if not (os.path.exists(path) and os.path.exists(kept_path)):
+        kept = _cached_arrays(path, kept_path, len(utterances), log)
+        if kept is None:
             log(f"features: extracting '{kind}' for {len(utterances)} utterances")
             x, kept = extract_features(utterances, kind,
                                        cache_dir=os.path.join(cache, "features"), progress=True)
             save_npy(path, np.ascontiguousarray(x, dtype=np.float32))
             save_npy(kept_path, np.asarray(kept, dtype=np.int64))
-        kept = np.load(kept_path)
+            kept = np.load(kept_path)
         paths[kind] = (path, kept_path)
         kept_all = set(kept) if kept_all is None else kept_all & set(kept)
     return paths, np.array(sorted(kept_all), dtype=np.int64)
+
+
+def _cached_arrays(path, kept_path, n_utterances, log):
+    """The kept-utterance index of a cached feature array, or None to extract it (again).
+
+    A damaged pair (truncated, not .npy, rows not matching the index) is reported and redone.
+    """
+    if not (os.path.exists(path) and os.path.exists(kept_path)):
+        return None
+    try:
+        kept = np.load(kept_path)
+        x = np.load(path, mmap_mode="r")
+        if kept.ndim != 1 or len(x) != len(kept) or (len(kept) and (
+                kept.min() < 0 or kept.max() >= n_utterances)):
+            raise ValueError(f"{len(x)} rows for {len(kept)} utterances")
+        return kept
+    except (OSError, ValueError, EOFError) as e:
+        log(f"numser.cv: warning: {FileFormatError(path, f'damaged feature cache ({e})')}; "
+            "extracting again")
+        return None
 
 
 # --- one task -------------------------------------------------------------------------------
@@ -253,7 +315,7 @@ def run_task(task, job):
     """Train, fit the ELM, test and save one task; returns its result dict (also written)."""
     from numser.folds import Fold
     from numser.features import Standardiser
-    from numser.metrics import confusion_matrix, per_speaker_ua, unweighted_accuracy
+    from numser.metrics import confusion_matrix, per_speaker_ua, task_scores, unweighted_accuracy
     from numser.models import build
     from numser.train import TrainConfig, fit_elm, train
 
@@ -262,8 +324,9 @@ def run_task(task, job):
 
     t0 = time.time()
     meta = job["utterances"]
-    fold = Fold(**{k: (frozenset(v) if k != "index" else v) for k, v in job["folds"][task.fold].items()})
-    model = build(task.method, seed=job["seed"], **task.kwargs())
+    fold = Fold(**{k: (frozenset(v) if k != "index" else v)
+                   for k, v in job["folds"][task.seed][task.fold].items()})
+    model = build(task.method, seed=task.seed, **task.kwargs())
     path, kept_path = job["arrays"][model.input_kind]
     x_all, kept = np.load(path, mmap_mode="r"), np.load(kept_path)
     row = {int(u): i for i, u in enumerate(kept)}            # utterance index → array row
@@ -281,11 +344,11 @@ def run_task(task, job):
     log(f"{model!r}; train {len(y['train'])}, val {len(y['val'])}, test {len(y['test'])} "
         f"utterances")
     config = TrainConfig(batch_size=job["batch_size"], max_epochs=job["epochs"], lr=job["lr"],
-                         patience=job["patience"] or None, seed=job["seed"] + task.fold)
+                         patience=job["patience"] or None, seed=1000 * task.seed + task.fold)
     ckpt = os.path.join(job["checkpoints"], task.name + ".npz")
     fit = train(model, x["train"], y["train"], x["val"], y["val"], config, checkpoint=ckpt, log=log)
     t_train = time.time() - t0
-    elm_table = fit_elm(model, x["train"], y["train"], x["val"], y["val"], seed=job["seed"]) \
+    elm_table = fit_elm(model, x["train"], y["train"], x["val"], y["val"], seed=task.seed) \
         if model.per_step else None
     t1 = time.time()
     pred = model.predict(x["test"])
@@ -294,9 +357,9 @@ def run_task(task, job):
     result = {
         "task": task.name, "method": task.method, "config": model.config.label(),
         "kwargs": {k: list(v) if isinstance(v, tuple) else v for k, v in task.config},
-        "fold": task.fold, "n_params": model.n_params(),
-        "paper_params_k": model.config.paper_params_k(),
-        "test_ua": unweighted_accuracy(y["test"], pred),
+        "fold": task.fold, "seed": task.seed, "protocol": "pooled", "held_out": None,
+        "n_params": model.n_params(), "paper_params_k": model.config.paper_params_k(),
+        **task_scores(y["test"], pred),
         "val_ua": fit["best_val_ua"], "best_epoch": fit["best_epoch"], "history": fit["history"],
         "elm": _jsonable(elm_table),
         "per_speaker_ua": per_speaker_ua(y["test"], pred, test_speakers),
@@ -307,11 +370,11 @@ def run_task(task, job):
         "test_speakers": test_speakers.tolist(),
         "n_train": int(len(y["train"])), "n_val": int(len(y["val"])), "n_test": int(len(y["test"])),
     }
-    if task.fold == job["tsne_fold"]:
+    if task.fold == job["tsne_fold"] and task.seed == job["tsne_seed"]:
         from numser.tsne import tsne
         emb = model.embed(x["test"])
         result["tsne"] = tsne(emb, perplexity=min(30.0, (len(emb) - 1) / 3.5),
-                              n_iter=job["tsne_iter"], seed=job["seed"]).round(4).tolist()
+                              n_iter=job["tsne_iter"], seed=task.seed).round(4).tolist()
     # A resumed task's earlier epochs ran in a process that was stopped; their time is in the
     # history, so the cost counts them too. started/finished bound this process's part only.
     earlier = sum(h["seconds"] for h in fit["history"][:fit["resumed_epoch"]])
@@ -323,7 +386,9 @@ def run_task(task, job):
     if os.path.exists(ckpt):
         os.remove(ckpt)                                   # the JSON now holds what matters
     log(f"test UA {result['test_ua']:.3f} (val {fit['best_val_ua']:.3f}), "
-        f"{result['seconds']:.0f}s")
+        f"{result['seconds']:.0f}s" + (f"; collapsed: {result['majority_share']:.0%} predicted "
+                                       f"{CLASSES[result['majority_class']]}"
+                                       if result["collapsed"] else ""))
     return result
 
 
@@ -371,26 +436,97 @@ def _git_commit():
 
 
 SETTING_DEFAULTS = {"lr": 3e-3}
+#: Settings that may grow between invocations on one --out: more seeds (each with its own split).
+GROWING_SETTINGS = ("seeds", "split")
 
 
 def check_run_settings(out, settings, record=None):
     """Refuse an ``--out`` that holds a run whose results would not be comparable with this one.
 
-    ``run.json`` gets ``settings`` (compared on the next run) and ``record`` (facts about the
-    data, e.g. byte-identical recordings, written but not compared).
+    ``settings["seeds"]`` may add seeds to the run; ``settings["split"]`` (a digest of every
+    seed's split) must agree for the seeds both have. ``run.json`` gets the merged settings
+    (compared on the next run) and ``record`` (facts about the data, e.g. byte-identical
+    recordings, written but not compared); the merged settings are returned.
     """
     path = os.path.join(out, "run.json")
+    merged = dict(settings)
     if os.path.exists(path):
-        with open(path, encoding="utf-8") as f:
-            old = json.load(f)
+        try:
+            with open(path, encoding="utf-8") as f:
+                old = json.load(f)
+            if not isinstance(old, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as e:
+            raise FileFormatError(path, f"damaged ({e}); it records the settings of the run in "
+                                        f"{out}: restore it, or use another --out") from None
         # a setting added after the run was started counts as its default there
         diff = {k: (old.get(k, SETTING_DEFAULTS.get(k)), v) for k, v in settings.items()
-                if old.get(k, SETTING_DEFAULTS.get(k)) != v}
+                if k not in GROWING_SETTINGS and old.get(k, SETTING_DEFAULTS.get(k)) != v}
+        old_split = old.get("split") or {}
+        changed = sorted(k for k in set(old_split) & set(settings["split"])
+                         if old_split[k] != settings["split"][k])
+        if changed:
+            diff[f"split of seed {changed[0]}"] = ("one split", "another")
         if diff:
             what = "; ".join(f"{k}: {a!r} there, {b!r} now" for k, (a, b) in diff.items())
             raise ParameterError(f"{out} holds a run with other settings ({what}); its results "
                                  f"would not be comparable: use another --out or the same arguments")
-    write_json(path, {**settings, **(record or {})})
+        old_seeds = old.get("seeds", [old.get("seed", 0)])
+        merged.update(seeds=sorted(set(old_seeds) | set(settings["seeds"])),
+                      split={**old_split, **settings["split"]})
+    write_json(path, {**merged, **(record or {})})
+    return merged
+
+
+def _split_digest(folds, corpus_of):
+    from numser.folds import folds_csv_text
+    return hashlib.sha1(folds_csv_text({0: folds}, corpus_of).encode()).hexdigest()[:16]
+
+
+def fold_splits(args, seeds, utterances):
+    """The folds of every seed: drawn from the speakers, or read from ``--folds-from``.
+
+    Raises ParameterError (too few speakers for the folds) or FileFormatError (a split file that
+    does not fit the data) before any feature is extracted.
+    """
+    from numser.folds import read_folds_csv, speaker_folds
+    corpora = [u.corpus for u in utterances]
+    speakers = [u.speaker for u in utterances]
+    if args.folds_from:
+        split = read_folds_csv(args.folds_from, set(speakers))
+        return {s: split[s] for s in seeds}
+    return {s: speaker_folds(corpora, speakers, n_folds=args.folds, seed=s) for s in seeds}
+
+
+def _use_folds_file(args):
+    """Read ``--folds-from``'s structure before any data: it fixes the folds and the seeds."""
+    from numser.folds import read_folds_csv
+    split = read_folds_csv(args.folds_from)
+    n_folds = len(next(iter(split.values())))
+    if args.folds is not None and args.folds != n_folds:
+        raise ParameterError(f"--folds {args.folds}, but {args.folds_from} has {n_folds} folds; "
+                             "leave --folds out")
+    args.folds = n_folds
+    if args.seeds is None and args.seed is None:
+        args.seeds = ",".join(map(str, sorted(split)))
+    missing = [s for s in run_seeds(args) if s not in split]
+    if missing:
+        raise ParameterError(f"seed {missing[0]} is not in {args.folds_from} (it has seeds "
+                             f"{', '.join(map(str, sorted(split)))})")
+
+
+def finished(task, out, log):
+    """True when the task's result file exists and reads back whole; a damaged one is reported."""
+    from numser.report import read_task
+    path = os.path.join(out, "tasks", task.name + ".json")
+    if not os.path.exists(path):
+        return False
+    try:
+        read_task(path)
+    except FileFormatError as e:
+        log(f"numser.cv: warning: {e}; the task is run again")
+        return False
+    return True
 
 
 def main(argv=None):
@@ -412,52 +548,68 @@ def main(argv=None):
         return 130
 
 
-def _main(args, log):
-    from numser.corpora import identical_audio
-    from numser.folds import speaker_folds
-    from numser.models import build
-    from numser.report import write_report
+def _check_args(args):
+    """Every argument error, before any data is read."""
     if args.quick:
         args.epochs = min(args.epochs, 2)
     for name in ("folds", "epochs", "batch_size", "jobs"):
-        if getattr(args, name) < 1:
-            raise ParameterError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ParameterError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    if args.folds_from:
+        _use_folds_file(args)
+    args.folds = args.folds or 5
     if not 0 <= args.tsne_fold < args.folds:
         raise ParameterError(f"--tsne-fold must be in 0..{args.folds - 1}")
+
+
+def _main(args, log):
+    from numser.corpora import identical_audio
+    from numser.folds import read_folds_csv, write_folds_csv
+    from numser.models import build
+    from numser.report import collapse_warnings, write_report
+    _check_args(args)
     tasks = plan_tasks(args)
     for folder in (args.out, args.cache):     # fail now, not after minutes of feature extraction
         check_writable(folder)
+    seeds = run_seeds(args)
+    kinds = {build(t.method, **t.kwargs()).input_kind for t in tasks}   # bad configurations now
     utterances = load_data(args, log)
     identical = identical_audio(utterances)
     for paths in identical:
         log(f"warning: byte-identical audio under {len(paths)} paths, all kept (listed in "
             f"run.json): {', '.join(paths)}")
-    settings = {"corpora": sorted(args.corpus or ["synthetic"]), "seed": args.seed,
+    splits = fold_splits(args, seeds, utterances)
+    corpus_of = {u.speaker: u.corpus for u in utterances}
+    settings = {"corpora": sorted(args.corpus or ["synthetic"]), "seeds": seeds,
+                "split": {str(s): _split_digest(f, corpus_of) for s, f in splits.items()},
                 "folds": args.folds, "epochs": args.epochs, "patience": args.patience, "lr": args.lr,
                 "batch_size": args.batch_size, "max_per_speaker": args.max_per_speaker,
                 "quick": args.quick, "n_utterances": len(utterances)}
     os.makedirs(args.out, exist_ok=True)
     check_run_settings(args.out, settings, {"identical_audio": identical})
-    kinds = {build(t.method, **t.kwargs()).input_kind for t in tasks}
+    folds_csv = os.path.join(args.out, "folds.csv")
+    try:     # the seeds of earlier invocations stay in the file (run.json vouches they agree)
+        earlier = read_folds_csv(folds_csv, set(corpus_of)) if os.path.exists(folds_csv) else {}
+    except FileFormatError as e:
+        log(f"numser.cv: warning: {e}; rewriting it")
+        earlier = {}
+    write_folds_csv(folds_csv, {**earlier, **splits}, corpus_of)
     arrays, kept = feature_arrays(utterances, kinds, args.cache, log)
-    use = kept.tolist()
-    speakers = [utterances[i].speaker for i in use]
-    folds = speaker_folds([utterances[i].corpus for i in use], speakers,
-                          n_folds=args.folds, seed=args.seed)
-    run_hash = hashlib.sha1(json.dumps([os.path.abspath(args.out), settings],
+    # checkpoints: one folder per run, whatever seeds it has grown to (task names carry the seed)
+    fixed = {k: v for k, v in settings.items() if k not in GROWING_SETTINGS}
+    run_hash = hashlib.sha1(json.dumps([os.path.abspath(args.out), fixed],
                                        sort_keys=True).encode()).hexdigest()[:12]
     job = {"utterances": {"speaker": [u.speaker for u in utterances],
                           "label": [int(u.label) for u in utterances]},
-           "use": use, "arrays": arrays, "seed": args.seed, "epochs": args.epochs,
+           "use": kept.tolist(), "arrays": arrays, "epochs": args.epochs,
            "patience": args.patience, "batch_size": args.batch_size, "lr": args.lr,
-           "folds": [{"index": f.index, "test": sorted(f.test), "val": sorted(f.val),
-                      "train": sorted(f.train)} for f in folds],
+           "folds": {s: [{"index": f.index, "test": sorted(f.test), "val": sorted(f.val),
+                          "train": sorted(f.train)} for f in folds] for s, folds in splits.items()},
            "checkpoints": os.path.join(args.cache, "checkpoints", run_hash),
-           "out": args.out, "tsne_fold": args.tsne_fold,
+           "out": args.out, "tsne_fold": args.tsne_fold, "tsne_seed": min(seeds),
            "tsne_iter": 300 if args.quick else 1000, "git_commit": _git_commit()}
-    write_json(os.path.join(args.out, "folds.json"), job["folds"])
-    todo = [t for t in tasks
-            if not os.path.exists(os.path.join(args.out, "tasks", t.name + ".json"))]
+    todo = [t for t in tasks if not finished(t, args.out, log)]
     log(f"tasks: {len(tasks)} planned, {len(tasks) - len(todo)} already done, {len(todo)} to run"
         f" ({args.jobs} at a time)")
     start, done = time.time(), 0
@@ -469,30 +621,37 @@ def _main(args, log):
         log(f"== {done}/{len(todo)} tasks done  ({result['task']}: UA {result['test_ua']:.3f})  "
             f"elapsed {time.time() - start:.0f}s  ETA {eta:.0f}s")
 
-    if args.jobs == 1:
-        for task in todo:
-            progress(run_task(task, job))
-    else:
-        cores = os.cpu_count() or 1
-        ctx = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(
-                args.jobs, mp_context=ctx, initializer=_worker_init,
-                initargs=(max(1, cores // args.jobs),)) as pool:
-            futures = [pool.submit(_run_task_in_worker, t, job) for t in todo]
-            try:
-                for fut in concurrent.futures.as_completed(futures):
-                    progress(fut.result())
-            except KeyboardInterrupt:
-                # Leaving the with-block would wait for the running tasks to finish: stop the
-                # workers now; each task resumes from its last epoch's checkpoint.
-                pool.shutdown(wait=False, cancel_futures=True)
-                for worker in multiprocessing.active_children():
-                    worker.terminate()
-                raise
+    _run_tasks(todo, job, args.jobs, progress)
     log(f"all {len(tasks)} tasks done in {time.time() - start:.0f}s; writing the report")
     tables = write_report(args.out)
     print(tables)
+    for line in collapse_warnings(args.out):
+        log(f"numser.cv: warning: {line}")
     return 0
+
+
+def _run_tasks(todo, job, jobs, progress):
+    """Run the tasks in this process (jobs = 1) or in ``jobs`` worker processes."""
+    if jobs == 1:
+        for task in todo:
+            progress(run_task(task, job))
+        return
+    cores = os.cpu_count() or 1
+    ctx = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(
+            jobs, mp_context=ctx, initializer=_worker_init,
+            initargs=(max(1, cores // jobs),)) as pool:
+        futures = [pool.submit(_run_task_in_worker, t, job) for t in todo]
+        try:
+            for fut in concurrent.futures.as_completed(futures):
+                progress(fut.result())
+        except KeyboardInterrupt:
+            # Leaving the with-block would wait for the running tasks to finish: stop the
+            # workers now; each task resumes from its last epoch's checkpoint.
+            pool.shutdown(wait=False, cancel_futures=True)
+            for worker in multiprocessing.active_children():
+                worker.terminate()
+            raise
 
 
 if __name__ == "__main__":

@@ -223,3 +223,191 @@ def validation_split(corpora, speakers, *, fraction=0.2, seed=0):
         raise ParameterError("no corpus has two speakers: a speaker-independent validation set "
                              "needs at least one corpus with two or more speakers")
     return frozenset(train), frozenset(val)
+
+
+# --- the split as a file: OUT/folds.csv and --folds-from ------------------------------------
+
+#: Columns of a split file, in this order.
+FOLDS_CSV_COLUMNS = ("seed", "fold", "role", "corpus", "speaker")
+ROLES = ("train", "val", "test")
+#: A split file larger than this is refused rather than read (a real one has a few MB at most).
+MAX_FOLDS_CSV_BYTES = 64 * 1024 * 1024
+
+
+def _split_speaker(speaker, corpus):
+    """The speaker column of a namespaced id: ``"emodb:03"`` in corpus emodb → ``"03"``."""
+    prefix = corpus + ":"
+    return speaker[len(prefix):] if speaker.startswith(prefix) else speaker
+
+
+def folds_csv_text(folds_by_seed, corpus_of):
+    """The split file of one or more seeds' folds, as text.
+
+    Parameters
+    ----------
+    folds_by_seed : dict {int: list of Fold}
+        The folds of every seed.
+    corpus_of : dict {str: str}
+        The corpus of every (namespaced) speaker id.
+
+    Returns
+    -------
+    str
+        CSV with the header ``seed,fold,role,corpus,speaker`` and one row per speaker per fold per
+        seed, sorted by seed, fold, role (train, val, test), corpus and speaker. The speaker
+        column holds the id without its ``"<corpus>:"`` namespace.
+    """
+    import csv
+    import io
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(FOLDS_CSV_COLUMNS)
+    for seed in sorted(folds_by_seed):
+        for fold in sorted(folds_by_seed[seed], key=lambda f: f.index):
+            for role in ROLES:
+                members = sorted(getattr(fold, role), key=lambda s: (corpus_of[s], s))
+                for s in members:
+                    w.writerow((seed, fold.index, role, corpus_of[s],
+                                _split_speaker(s, corpus_of[s])))
+    return buf.getvalue()
+
+
+def write_folds_csv(path, folds_by_seed, corpus_of):
+    """Write :func:`folds_csv_text` to ``path`` atomically."""
+    from numser.atomic import write_text
+    write_text(path, folds_csv_text(folds_by_seed, corpus_of))
+
+
+def _read_rows(path):
+    """The data rows of a split file as ``(row number, [5 cells])``; FileFormatError otherwise."""
+    import csv
+    import io
+    from numser.errors import FileFormatError
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_FOLDS_CSV_BYTES + 1)
+    except OSError as e:
+        raise FileFormatError(path, f"cannot be read ({e.strerror or e})") from None
+    if len(data) > MAX_FOLDS_CSV_BYTES:
+        raise FileFormatError(path, f"larger than {MAX_FOLDS_CSV_BYTES // 2**20} MB: not a split "
+                                    "file")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise FileFormatError(path, f"not UTF-8 text (byte {e.start})") from None
+    if "\0" in text:
+        raise FileFormatError(path, "contains NUL bytes: not a CSV text file")
+    rows = []
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        for cells in reader:
+            rows.append((reader.line_num, [c.strip() for c in cells]))
+    except csv.Error as e:
+        raise FileFormatError(path, f"not valid CSV ({e})",
+                              where=f"line {reader.line_num}") from None
+    rows = [(n, cells) for n, cells in rows if any(cells)]           # blank lines
+    if not rows or tuple(c.lower() for c in rows[0][1]) != FOLDS_CSV_COLUMNS:
+        got = ",".join(rows[0][1])[:80] if rows else "an empty file"
+        raise FileFormatError(path, f"the header must be {','.join(FOLDS_CSV_COLUMNS)}, got "
+                                    f"{got!r}", where="line 1" if rows else None)
+    if len(rows) == 1:
+        raise FileFormatError(path, "no rows after the header: the file assigns no speaker")
+    return rows[1:]
+
+
+def _non_negative_int(text):
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
+
+
+def read_folds_csv(path, speakers=None):
+    """Read a split file (:func:`folds_csv_text`'s format) back into folds per seed.
+
+    Parameters
+    ----------
+    path : str
+        The CSV: header ``seed,fold,role,corpus,speaker``; seed and fold non-negative integers,
+        role one of train, val, test; speaker the id within its corpus (``"03"``, or already
+        namespaced ``"emodb:03"``).
+    speakers : collection of str, optional
+        The data's namespaced speaker ids. When given, every fold of every seed must place each of
+        them in exactly one role, and the file may name no other speaker.
+
+    Returns
+    -------
+    dict {int: list of Fold}
+        For every seed in the file, its folds 0..F-1 (F the same for every seed).
+
+    Raises
+    ------
+    FileFormatError
+        One line naming the path and the first offending row (as a line number): unreadable, not
+        UTF-8 CSV, wrong header, a row without 5 cells, a bad seed, fold or role, an empty corpus
+        or speaker, the same speaker twice in one fold (in two roles or twice in one), a speaker
+        unknown to the data, a fold that misses a speaker of the data or has no test, validation
+        or training speaker, or fold numbers not 0..F-1 for every seed. Any bytes either parse
+        or raise this error.
+    """
+    from numser.errors import FileFormatError
+    known = None if speakers is None else set(speakers)
+    assigned = {}                             # (seed, fold) → {speaker: (role, line)}
+    for line, cells in _read_rows(path):
+        where = f"line {line}"
+        if len(cells) != len(FOLDS_CSV_COLUMNS):
+            raise FileFormatError(path, f"{len(cells)} cells, expected {len(FOLDS_CSV_COLUMNS)} "
+                                        f"({','.join(FOLDS_CSV_COLUMNS)})", where=where)
+        seed, fold, role, corpus, speaker = cells
+        seed_i, fold_i = _non_negative_int(seed), _non_negative_int(fold)
+        if seed_i is None or fold_i is None:
+            bad = ("seed", seed) if seed_i is None else ("fold", fold)
+            raise FileFormatError(path, f"{bad[0]} {bad[1][:40]!r} is not a non-negative integer",
+                                  where=where)
+        if role.lower() not in ROLES:
+            raise FileFormatError(path, f"role {role[:40]!r} is not one of {', '.join(ROLES)}",
+                                  where=where)
+        if not corpus or not speaker:
+            raise FileFormatError(path, "empty corpus or speaker", where=where)
+        sid = speaker if speaker.startswith(corpus + ":") else f"{corpus}:{speaker}"
+        if known is not None and sid not in known:
+            raise FileFormatError(path, f"speaker {sid[:80]!r} is not in the data (seed {seed_i}, "
+                                        f"fold {fold_i})", where=where)
+        fold_roles = assigned.setdefault((seed_i, fold_i), {})
+        if sid in fold_roles:
+            first_role, first_line = fold_roles[sid]
+            twice = ("twice as " + first_role if first_role == role.lower()
+                     else f"both {first_role} (line {first_line}) and {role.lower()}")
+            raise FileFormatError(path, f"speaker {sid[:80]!r} is {twice} in seed {seed_i}, fold "
+                                        f"{fold_i}", where=where)
+        fold_roles[sid] = (role.lower(), line)
+    return _folds_from_assignments(path, assigned, known)
+
+
+def _folds_from_assignments(path, assigned, known):
+    """Check the per-(seed, fold) assignments of :func:`read_folds_csv` and build the folds."""
+    from numser.errors import FileFormatError
+    seeds = sorted({s for s, _ in assigned})
+    n_folds = {s: sorted(f for t, f in assigned if t == s) for s in seeds}
+    first = n_folds[seeds[0]]
+    for s in seeds:
+        if n_folds[s] != list(range(len(n_folds[s]))) or len(n_folds[s]) != len(first):
+            raise FileFormatError(path, f"seed {s} has folds {_short(n_folds[s])}; every seed "
+                                        f"needs folds 0..{len(first) - 1}")
+    out = {}
+    for s in seeds:
+        out[s] = []
+        for f in n_folds[s]:
+            roles = assigned[(s, f)]
+            groups = {r: frozenset(k for k, (role, _) in roles.items() if role == r) for r in ROLES}
+            empty = [r for r in ROLES if not groups[r]]
+            if empty:
+                raise FileFormatError(path, f"seed {s}, fold {f} has no {empty[0]} speaker")
+            if known is not None and len(roles) != len(known):
+                missing = sorted(known - set(roles))
+                raise FileFormatError(path, f"seed {s}, fold {f} does not place speaker "
+                                            f"{missing[0]!r} (nor {len(missing) - 1} other(s)) of "
+                                            "the data: every fold must give every speaker a role")
+            out[s].append(Fold(f, groups["test"], groups["val"], groups["train"]))
+    return out
+
+
+def _short(values, n=8):
+    return ", ".join(map(str, values[:n])) + (", …" if len(values) > n else "")

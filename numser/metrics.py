@@ -198,3 +198,90 @@ def per_speaker_ua(y_true, y_pred, speakers, n_classes=4):
                              "give one speaker id per utterance")
     return {s: unweighted_accuracy(t[speakers == s], p[speakers == s], n_classes)
             for s in sorted(set(speakers.tolist()))}
+
+
+def macro_f1(y_true, y_pred, n_classes=4):
+    """Macro-F1: the mean over the classes present in ``y_true`` of their F1 score.
+
+    Equation
+    --------
+    ``P_k = cm[k, k] / Σ_i cm[i, k]`` (precision; 0 when k is never predicted),
+    ``R_k = cm[k, k] / Σ_j cm[k, j]`` (recall), ``F1_k = 2 P_k R_k / (P_k + R_k)`` (0 when both are
+    0), ``macro-F1 = (1/|P|) Σ_{k ∈ P} F1_k`` with ``P`` the classes present in ``y_true``, as
+    :func:`unweighted_accuracy` averages over them. Equals scikit-learn's
+    ``f1_score(average='macro', labels=<classes present in y_true>, zero_division=0)``.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of int, shape (N,)
+    n_classes : int >= 1
+
+    Returns
+    -------
+    f1 : float
+        In [0, 1]. A classifier that predicts one class for everything scores at most
+        ``2 N_k / (N + N_k) / |P|`` (its class k's F1 over |P| classes).
+
+    Raises
+    ------
+    ParameterError
+        As :func:`confusion_matrix`.
+    """
+    cm = confusion_matrix(y_true, y_pred, n_classes).astype(np.float64)
+    support, predicted, hit = cm.sum(axis=1), cm.sum(axis=0), np.diag(cm)
+    present = support > 0
+    # F1 = 2·hit / (support + predicted): the same as 2PR/(P+R), without the 0/0 cases
+    f1 = np.divide(2.0 * hit, support + predicted, out=np.zeros_like(hit),
+                   where=(support + predicted) > 0)
+    return float(np.mean(f1[present]))
+
+
+#: A task whose test predictions put at least this share of the utterances in one class has
+#: collapsed: the network gives (almost) the same answer whatever it hears.
+COLLAPSE_SHARE = 0.95
+
+
+def collapse(y_pred, n_classes=4, share=COLLAPSE_SHARE):
+    """Whether predictions have collapsed onto one class, which class, and its share.
+
+    Equation
+    --------
+    ``k* = argmax_k #{n : ŷ_n = k}``, ``s = #{n : ŷ_n = k*} / N``; collapsed iff ``s ≥ share``.
+
+    Parameters
+    ----------
+    y_pred : array_like of int, shape (N,), N >= 1
+    n_classes : int >= 1
+    share : float in (0, 1]
+
+    Returns
+    -------
+    dict
+        ``{"collapsed": bool, "majority_class": int, "majority_share": float}``.
+
+    Raises
+    ------
+    ParameterError
+        As :func:`confusion_matrix` for ``y_pred``.
+    """
+    _, p = _labels(y_pred, y_pred, n_classes)
+    counts = np.bincount(p, minlength=n_classes)
+    k = int(np.argmax(counts))
+    s = float(counts[k] / p.size)
+    return {"collapsed": bool(s >= share), "majority_class": k, "majority_share": s}
+
+
+def task_scores(y_true, y_pred, n_classes=4):
+    """Every per-task score numser records: UA, WA, macro-F1 and the collapse check.
+
+    Returns
+    -------
+    dict
+        ``test_ua`` (:func:`unweighted_accuracy`), ``wa`` (:func:`accuracy`), ``macro_f1``
+        (:func:`macro_f1`), ``collapsed``, ``majority_class``, ``majority_share``
+        (:func:`collapse`).
+    """
+    return {"test_ua": unweighted_accuracy(y_true, y_pred, n_classes),
+            "wa": accuracy(y_true, y_pred, n_classes),
+            "macro_f1": macro_f1(y_true, y_pred, n_classes),
+            **collapse(y_pred, n_classes)}

@@ -1,11 +1,12 @@
 """The paper's tables and figures from a run's task JSON files (SPEC §6): ``python -m numser.report DIR``.
 
-Reads ``DIR/tasks/*.json`` (one per method, configuration and fold, as written by
+Reads ``DIR/tasks/*.json`` (one per method, configuration, fold and seed, as written by
 :mod:`numser.cv`) and writes ``DIR/results.json``, ``DIR/tables.md`` and PNG figures:
-Table 3 (best / worst / mean ± std UA over folds per kernel), Table 4 (method, configuration,
-parameters, UA mean ± std, Wilcoxon p against the best proposed model), per-corpus UA, the
-significance tests with the pairing each used, Table 5 (row-normalised confusion matrices in %),
-cost, Figure 3 (t-SNE) and UA per fold and per speaker.
+Table 3 (best / worst / mean ± std UA over folds per kernel, collapsed folds), Table 4 (method,
+configuration, parameters, UA, WA and macro-F1 mean ± std over all folds of all seeds, collapsed
+folds, Wilcoxon p against the best proposed model), per-corpus UA, the significance tests with the
+pairing each used, Table 5 (row-normalised confusion matrices in %), cost, Figure 3 (t-SNE) and UA
+per fold and per speaker. A damaged task file is reported and left out, never mixed in.
 
 Table 5 and Figure 3 show the paper's four methods (``FIGURE_METHODS``), each in its
 configuration with the best mean UA (:func:`best_configurations`); ``confusion.png`` and the
@@ -20,7 +21,8 @@ import numpy as np
 
 from numser import CLASSES, FileFormatError
 from numser.atomic import atomic_open, write_json, write_text
-from numser.metrics import row_normalised
+from numser.errors import FileFormatError
+from numser.metrics import row_normalised, task_scores
 from numser.stats import wilcoxon
 
 PROPOSED = ("3d-cnn-dnn", "3d-cnn-dnn-elm")
@@ -33,12 +35,61 @@ ALPHA = 0.01
 FIGURE_METHODS = ("dnn-elm", "lstm-elm", "2d-cnn-lstm-dnn", "3d-cnn-dnn")
 
 
-def load_tasks(out):
-    """Every finished task result of a run folder, sorted by method order, config and fold."""
+#: What a task result must hold to enter the tables (older files lack the newer fields, which
+#: :func:`read_task` fills in).
+TASK_FIELDS = {"task": str, "method": str, "config": str, "kwargs": dict, "fold": int,
+               "n_params": int, "test_ua": (int, float), "per_speaker_ua": dict,
+               "confusion": list, "y_true": list, "y_pred": list, "test_speakers": list,
+               "history": list, "seconds_train": (int, float), "seconds_eval": (int, float),
+               "finished": str}
+
+
+def read_task(path):
+    """One task result file, checked and completed; FileFormatError when it is damaged.
+
+    Files written before seeds, WA/macro-F1 and the collapse check existed read as seed 0,
+    protocol ``"pooled"``, and get ``wa``, ``macro_f1``, ``collapsed``, ``majority_class`` and
+    ``majority_share`` computed from their ``y_true`` and ``y_pred``.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            task = json.load(f)
+    except (OSError, ValueError) as e:           # truncated, not JSON, not UTF-8
+        raise FileFormatError(path, f"damaged task result ({str(e)[:120]})") from None
+    if not isinstance(task, dict):
+        raise FileFormatError(path, "damaged task result (not a JSON object)")
+    for field, kind in TASK_FIELDS.items():
+        if not isinstance(task.get(field), kind) or isinstance(task.get(field), bool):
+            raise FileFormatError(path, f"damaged task result (field {field!r} missing or "
+                                        "of the wrong type)")
+    if len(task["y_true"]) != len(task["y_pred"]) or not task["y_true"]:
+        raise FileFormatError(path, "damaged task result (y_true and y_pred differ in length "
+                                    "or are empty)")
+    task.setdefault("seed", 0)
+    task.setdefault("protocol", "pooled")
+    task.setdefault("held_out", None)
+    if not all(k in task for k in ("wa", "macro_f1", "collapsed", "majority_class")):
+        try:
+            scores = task_scores(task["y_true"], task["y_pred"])
+        except ValueError as e:
+            raise FileFormatError(path, f"damaged task result ({e})") from None
+        scores.pop("test_ua")
+        task.update({k: v for k, v in scores.items() if k not in task})
+    return task
+
+
+def load_tasks(out, warn=True):
+    """Every readable task result of a run folder, sorted by method order, config, seed, fold.
+
+    A damaged file is reported on stderr (with its path) and left out of the tables.
+    """
     tasks = []
     for path in sorted(glob.glob(os.path.join(out, "tasks", "*.json"))):
-        with open(path, encoding="utf-8") as f:
-            tasks.append(json.load(f))
+        try:
+            tasks.append(read_task(path))
+        except FileFormatError as e:
+            if warn:
+                print(f"numser.report: warning: {e}; left out of the tables", file=sys.stderr)
     return sorted(tasks, key=_task_order)
 
 
@@ -50,7 +101,7 @@ def _task_order(task):
     rank = ORDER.index(task["method"]) if task["method"] in ORDER else len(ORDER)
     k_rank = TABLE3_KERNELS.index(kernel) if kernel in TABLE3_KERNELS else len(TABLE3_KERNELS)
     return (rank, kw.get("depth", 0), k_rank, kernel, kw.get("cells", 0), kw.get("context", 0),
-            task["fold"])
+            task.get("seed", 0), task["fold"])
 
 
 def group(tasks):
@@ -62,17 +113,36 @@ def group(tasks):
 
 
 def summarise(runs):
-    """UA statistics of one (method, configuration) over its folds."""
+    """Statistics of one (method, configuration) over its tasks: every fold of every seed.
+
+    UA, WA and macro-F1: mean and (population) std over the tasks. ``per_speaker_ua``: each test
+    speaker's UA averaged over the seeds that tested it (the pairing unit of the per-speaker test).
+    ``folds`` and ``seeds`` are parallel lists, one entry per task.
+    """
     uas = np.array([r["test_ua"] for r in runs])
-    speakers = {}
+    wa = np.array([r["wa"] for r in runs])
+    f1 = np.array([r["macro_f1"] for r in runs])
+    by_speaker = {}
     for r in runs:
-        speakers.update(r["per_speaker_ua"])
+        for k, v in r["per_speaker_ua"].items():
+            by_speaker.setdefault(k, []).append(v)
+    speakers = {k: float(np.mean(v)) for k, v in sorted(by_speaker.items())}
     confusion = np.sum([r["confusion"] for r in runs], axis=0)
+    collapsed = [r for r in runs if r["collapsed"]]
+    classes = [CLASSES[r["majority_class"]] for r in collapsed]
     return {"method": runs[0]["method"], "config": runs[0]["config"],
             "kwargs": runs[0]["kwargs"], "n_params": runs[0]["n_params"],
             "paper_params_k": runs[0]["paper_params_k"], "folds": [r["fold"] for r in runs],
+            "seeds": [r.get("seed", 0) for r in runs],
+            "n_seeds": len({r.get("seed", 0) for r in runs}),
             "fold_ua": uas.tolist(), "mean": float(uas.mean()), "std": float(uas.std()),
-            "best": float(uas.max()), "worst": float(uas.min()), "per_speaker_ua": speakers,
+            "best": float(uas.max()), "worst": float(uas.min()),
+            "wa": wa.tolist(), "wa_mean": float(wa.mean()), "wa_std": float(wa.std()),
+            "macro_f1": f1.tolist(), "macro_f1_mean": float(f1.mean()),
+            "macro_f1_std": float(f1.std()),
+            "collapsed": [bool(r["collapsed"]) for r in runs], "n_collapsed": len(collapsed),
+            "collapsed_class": max(set(classes), key=classes.count) if classes else None,
+            "per_speaker_ua": speakers,
             "per_corpus_ua": _per_corpus(runs), "confusion": confusion.tolist(),
             "seconds_train": float(sum(_train_seconds(r) for r in runs)),
             "seconds_eval": float(sum(r["seconds_eval"] for r in runs)),
@@ -127,18 +197,21 @@ def _per_corpus(runs):
 def paired_test(a, b, pairing):
     """Two-sided Wilcoxon signed-rank test of summaries ``a`` vs ``b`` on the given pairing.
 
-    ``pairing='speaker'`` pairs the per-speaker UAs of every test speaker both were tested on;
-    ``pairing='fold'`` pairs the fold UAs (5 folds can never reach α = .01: the smallest exact
-    two-sided p-value with 5 pairs is 2/32 = .0625).
+    ``pairing='speaker'`` pairs the per-speaker UAs (averaged over seeds) of every test speaker
+    both were tested on; ``pairing='fold'`` pairs the UAs of the (seed, fold) tasks both ran
+    (5 folds of one seed can never reach α = .01: the smallest exact two-sided p-value with 5
+    pairs is 2/32 = .0625).
     """
     if pairing == "speaker":
         keys = sorted(set(a["per_speaker_ua"]) & set(b["per_speaker_ua"]))
         x = [a["per_speaker_ua"][k] for k in keys]
         y = [b["per_speaker_ua"][k] for k in keys]
     else:
-        folds = sorted(set(a["folds"]) & set(b["folds"]))
-        x = [a["fold_ua"][a["folds"].index(f)] for f in folds]
-        y = [b["fold_ua"][b["folds"].index(f)] for f in folds]
+        ua_a, ua_b = (dict(zip(zip(s.get("seeds", [0] * len(s["folds"])), s["folds"]),
+                               s["fold_ua"])) for s in (a, b))
+        keys = sorted(set(ua_a) & set(ua_b))
+        x = [ua_a[k] for k in keys]
+        y = [ua_b[k] for k in keys]
     d = np.subtract(x, y)
     mean_difference = float(d.mean()) if len(d) else None     # the sign says which is better
     if len(d) == 0 or not np.any(d):
@@ -249,28 +322,59 @@ def _fmt_p(p):
     return f"{p:.2g}" + (" *" if p < ALPHA else "")
 
 
-def tables_markdown(results):
-    """Table 3, Table 4, per-corpus UA, significance, Table 5 and cost as Markdown."""
+def _folds_cell(s):
+    """Tasks of a row: ``5``, or ``15 (3 seeds)`` when it has several seeds."""
+    n = len(s["folds"])
+    return f"{n}" if s.get("n_seeds", 1) <= 1 else f"{n} ({s['n_seeds']} seeds)"
+
+
+def _collapsed_cell(s):
+    """Collapsed tasks of a row and the class they predict: ``0/5``, ``3/5 neutral``."""
+    k = s.get("n_collapsed", 0)
+    return f"{k}/{len(s['folds'])}" + (f" {s['collapsed_class']}" if k else "")
+
+
+def _seeds_phrase(results):
+    n = max((s.get("n_seeds", 1) for s in results["summaries"]), default=1)
+    return "all folds" if n <= 1 else f"all folds of all {n} seeds"
+
+
+def _run_line(settings):
+    seeds = settings.get("seeds", [settings.get("seed")])
+    return [f"Run: corpora {', '.join(settings.get('corpora', []))}; "
+            f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}; "
+            f"{settings.get('folds')} speaker-independent folds; "
+            f"{settings.get('n_utterances')} utterances; at most {settings.get('epochs')} "
+            f"epochs (patience {settings.get('patience')}).", ""]
+
+
+def _table3_lines(results):
+    table3 = [s for s in results["summaries"]
+              if s["method"] == "3d-cnn-dnn" and s["kwargs"].get("depth") == 3]
+    if not table3:
+        return []
+    lines = [f"## Table 3 — 3D-CNN-DNN (depth 3) by kernel (L x T x S), UA over "
+             f"{_seeds_phrase(results)}", "",
+             "| kernel | best | worst | mean ± std | folds | collapsed |", "|---|---|---|---|---|---|"]
+    for s in table3:
+        k = "x".join(map(str, s["kwargs"]["kernel"]))
+        lines.append(f"| {k} | {s['best']:.3f} | {s['worst']:.3f} | "
+                     f"{s['mean']:.3f} ± {s['std']:.3f} | {_folds_cell(s)} | "
+                     f"{_collapsed_cell(s)} |")
+    return lines + ["", COLLAPSE_NOTE, ""]
+
+
+COLLAPSE_NOTE = ("collapsed: tasks whose test predictions put ≥ 95 % of the utterances in one "
+                 "class (the class most of them predict): their UA measures no learning.")
+
+
+def _table4_lines(results):
     s_all = results["summaries"]
-    lines = []
-    settings = results["settings"]
-    if settings:
-        lines += [f"Run: corpora {', '.join(settings.get('corpora', []))}; seed "
-                  f"{settings.get('seed')}; {settings.get('folds')} speaker-independent folds; "
-                  f"{settings.get('n_utterances')} utterances; at most {settings.get('epochs')} "
-                  f"epochs (patience {settings.get('patience')}).", ""]
-    table3 = [s for s in s_all if s["method"] == "3d-cnn-dnn" and s["kwargs"].get("depth") == 3]
-    if table3:
-        lines += ["## Table 3 — 3D-CNN-DNN (depth 3) by kernel (L x T x S), UA over folds", "",
-                  "| kernel | best | worst | mean ± std | folds |", "|---|---|---|---|---|"]
-        for s in table3:
-            k = "x".join(map(str, s["kwargs"]["kernel"]))
-            lines.append(f"| {k} | {s['best']:.3f} | {s['worst']:.3f} | "
-                         f"{s['mean']:.3f} ± {s['std']:.3f} | {len(s['folds'])} |")
-        lines.append("")
     tests = {(t["a"], t["b"]): t for t in results["tests"]}
     ref = results["reference"]
-    lines += ["## Table 4 — UA of the speaker-independent experiments", ""]
+    lines = ["## Table 4 — UA of the speaker-independent experiments", "",
+             f"Mean ± std over {_seeds_phrase(results)}. WA: overall accuracy; macro-F1: mean F1 "
+             "over the classes present.", ""]
     if len(results["table4_rows"]) < len(s_all):
         lines += ["The paper's Table 4 configurations only: Table 3's other kernels are in Table 3, "
                   "per corpus and in the cost table, not in Table 4 or the significance tests.", ""]
@@ -280,16 +384,82 @@ def tables_markdown(results):
                   "pairs the fold UAs, which with 5 folds can never go below 2/32 = .0625.", ""]
     else:
         lines += ["No proposed model (3D-CNN) in this run: no significance tests.", ""]
-    lines += [
-              "| method | configuration | parameters | paper (K) | UA mean ± std | folds | p | "
-              "p (folds) |", "|---|---|---|---|---|---|---|---|"]
+    lines += ["| method | configuration | parameters | paper (K) | UA mean ± std | WA mean ± std | "
+              "macro-F1 mean ± std | folds | collapsed | p | p (folds) |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in (s for s in s_all if _key(s) in results["table4_rows"]):
         t = tests.get((ref, _key(s))) or tests.get((_key(s), ref))
         none = "ref." if _key(s) == ref else "–"
         lines.append(f"| {s['method']} | {s['config']} | {s['n_params']:,} | "
                      f"{s['paper_params_k'] or '–'} | {s['mean']:.3f} ± {s['std']:.3f} | "
-                     f"{len(s['folds'])} | {_fmt_p(t['speaker']['pvalue']) if t else none} | "
+                     f"{s['wa_mean']:.3f} ± {s['wa_std']:.3f} | "
+                     f"{s['macro_f1_mean']:.3f} ± {s['macro_f1_std']:.3f} | "
+                     f"{_folds_cell(s)} | {_collapsed_cell(s)} | "
+                     f"{_fmt_p(t['speaker']['pvalue']) if t else none} | "
                      f"{_fmt_p(t['fold']['pvalue']) if t else none} |")
+    if any(s.get("n_collapsed") for s in s_all):
+        lines += ["", COLLAPSE_NOTE]
+    return lines
+
+
+def _significance_lines(results):
+    if not results["tests"]:
+        return []
+    by_key = {_key(s): s for s in results["summaries"]}
+    lines = ["", "## Significance — every proposed model against every other model", "",
+             f"Summary: how many baselines and other proposed models each proposed model "
+             f"beats (per-speaker p < {ALPHA:g} and a higher mean per-speaker UA), loses to, "
+             "or does not differ from significantly (names given for up to three). collapsed: "
+             "its tasks that predicted one class for ≥ 95 % of the test utterances.", "",
+             "| proposed model | beats baselines | loses to baselines | n.s. baselines | "
+             "beats proposed | loses to proposed | n.s. proposed | collapsed |",
+             "|---|---|---|---|---|---|---|---|"]
+    proposed = set(results["proposed"])
+    for me, row in significance_summary(results).items():
+        cells = []
+        for group in (lambda k: k not in proposed, lambda k: k in proposed):
+            for outcome in ("better", "worse", "ns"):
+                keys = [k for k in row[outcome] if group(k)]
+                cells.append(f"{len(keys)}" + (f": {'; '.join(keys)}" if 0 < len(keys) <= 3
+                                               and outcome != "ns" else ""))
+        lines.append(f"| {me} | " + " | ".join(cells) + f" | {_collapsed_cell(by_key[me])} |")
+    collapsed = [s for s in results["summaries"] if _key(s) in results["table4_rows"]
+                 and s.get("n_collapsed")]
+    lines += ["", "Collapsed models (a win against one, or a loss to one, says little): " + (
+        "; ".join(f"{_key(s)} in {_collapsed_cell(s)}" for s in collapsed) if collapsed
+        else "none.")]
+    lines += ["",
+              "Two-sided Wilcoxon signed-rank tests, α = .01. 'speakers': pairs are the "
+              "per-speaker UAs of every test speaker, averaged over the seeds (n pairs, zero "
+              "differences dropped as SciPy's default); 'folds': pairs are the UAs of the "
+              "(seed, fold) tasks (5 pairs: smallest possible p = .0625, so never significant "
+              "at .01).", "",
+              "ΔUA: mean over the paired speakers of model − vs (positive: the model is better).",
+              "", "| model | vs | n (speakers) | ΔUA | p (speakers) | method | p (folds) |",
+              "|---|---|---|---|---|---|---|"]
+    for t in results["tests"]:
+        sp, fo = t["speaker"], t["fold"]
+        delta = "–" if sp.get("mean_difference") is None else f"{sp['mean_difference']:+.3f}"
+        lines.append(f"| {t['a']} | {t['b']} | {sp['n']} | {delta} | {_fmt_p(sp['pvalue'])} | "
+                     f"{sp['method']} | {_fmt_p(fo['pvalue'])} |")
+    return lines
+
+
+def collapse_warnings(out):
+    """One line per row of ``out/results.json`` with collapsed tasks: class and what to try."""
+    with open(os.path.join(out, "results.json"), encoding="utf-8") as f:
+        results = json.load(f)
+    return [f"{_key(s)} collapsed in {s['n_collapsed']} of {len(s['folds'])} tasks (≥ 95 % of "
+            f"the test utterances predicted '{s['collapsed_class']}', UA near chance); try a "
+            f"gentler learning rate, e.g. --lr 1e-3"
+            for s in results["summaries"] if s.get("n_collapsed")]
+
+
+def tables_markdown(results):
+    """Table 3, Table 4, per-corpus UA, significance, Table 5 and cost as Markdown."""
+    s_all = results["summaries"]
+    lines = _run_line(results["settings"]) if results["settings"] else []
+    lines += _table3_lines(results) + _table4_lines(results)
     corpora = sorted({c for s in s_all for c in s["per_corpus_ua"]})
     if len(corpora) > 1:
         lines += ["", "## UA per corpus (pooled test predictions of all folds)", "",
@@ -298,35 +468,7 @@ def tables_markdown(results):
         for s in s_all:
             lines.append(f"| {s['method']} | {s['config']} | " + " | ".join(
                 f"{s['per_corpus_ua'].get(c, float('nan')):.3f}" for c in corpora) + " |")
-    if results["tests"]:
-        lines += ["", "## Significance — every proposed model against every other model", "",
-                  f"Summary: how many baselines and other proposed models each proposed model "
-                  f"beats (per-speaker p < {ALPHA:g} and a higher mean per-speaker UA), loses to, "
-                  "or does not differ from significantly (names given for up to three).", "",
-                  "| proposed model | beats baselines | loses to baselines | n.s. baselines | "
-                  "beats proposed | loses to proposed | n.s. proposed |", "|---|---|---|---|---|---|---|"]
-        proposed = set(results["proposed"])
-        for me, row in significance_summary(results).items():
-            cells = []
-            for group in (lambda k: k not in proposed, lambda k: k in proposed):
-                for outcome in ("better", "worse", "ns"):
-                    keys = [k for k in row[outcome] if group(k)]
-                    cells.append(f"{len(keys)}" + (f": {'; '.join(keys)}" if 0 < len(keys) <= 3
-                                                   and outcome != "ns" else ""))
-            lines.append(f"| {me} | " + " | ".join(cells) + " |")
-        lines += ["",
-                  "Two-sided Wilcoxon signed-rank tests, α = .01. 'speakers': pairs are the "
-                  "per-speaker UAs of every test speaker (n pairs, zero differences dropped as "
-                  "SciPy's default); 'folds': pairs are the fold UAs (5 pairs: smallest possible "
-                  "p = .0625, so never significant at .01).", "",
-                  "ΔUA: mean over the paired speakers of model − vs (positive: the model is better).",
-                  "", "| model | vs | n (speakers) | ΔUA | p (speakers) | method | p (folds) |",
-                  "|---|---|---|---|---|---|---|"]
-        for t in results["tests"]:
-            sp, fo = t["speaker"], t["fold"]
-            delta = "–" if sp.get("mean_difference") is None else f"{sp['mean_difference']:+.3f}"
-            lines.append(f"| {t['a']} | {t['b']} | {sp['n']} | {delta} | {_fmt_p(sp['pvalue'])} | "
-                         f"{sp['method']} | {_fmt_p(fo['pvalue'])} |")
+    lines += _significance_lines(results)
     figure_rows = [s for s in s_all if _key(s) in results.get("figure_rows", [])]
     others = [s for s in s_all if s not in figure_rows]
     lines += ["", "## Table 5 — confusion matrices (%, rows: true class, summed over folds)", "",
@@ -466,7 +608,7 @@ def write_report(out):
     write_json(os.path.join(out, "results.json"), results)
     md = tables_markdown(results)
     write_text(os.path.join(out, "tables.md"), md)
-    write_figures(out, results, load_tasks(out))
+    write_figures(out, results, load_tasks(out, warn=False))
     return md
 
 

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from numser import CLASSES, ParameterError
+from numser.errors import FileFormatError
 from numser.atomic import savez
 from numser.elm import select_elm, utterance_functionals
 from numser.memory import keep_freed_memory
@@ -91,9 +92,17 @@ def train(model, x_train, y_train, x_val, y_val, config=TrainConfig(), *, checkp
     state = {"epoch": 0, "history": [], "best_val_ua": -1.0, "best_epoch": 0,
              "best": [p.copy() for p, _ in params]}
     if checkpoint and os.path.exists(checkpoint):
-        state = _load_checkpoint(checkpoint, model, adam, shuffle, config)
-        if log:
-            log(f"resumed from {checkpoint} after epoch {state['epoch']}")
+        try:
+            state = _load_checkpoint(checkpoint, model, adam, shuffle, config)
+            if log:
+                log(f"resumed from {checkpoint} after epoch {state['epoch']}")
+        except FileFormatError as e:
+            # a damaged checkpoint costs its epochs, never the run: start this task over
+            if log:
+                log(f"warning: {e}; training this task from the start")
+            adam = Adam(lr=config.lr, beta1=config.beta1, beta2=config.beta2, eps=config.eps)
+            shuffle = np.random.default_rng(config.seed)
+            os.remove(checkpoint)
     resumed_epoch = state["epoch"]
 
     start = time.time()
@@ -264,22 +273,38 @@ def _save_checkpoint(path, model, adam, shuffle, state, config):
 
 
 def _load_checkpoint(path, model, adam, shuffle, config):
-    with np.load(path) as data:
-        meta = json.loads(str(data["meta"]))
-        if meta["config"] != asdict(config):
-            raise ParameterError(f"{path}: checkpoint was written with a different training "
-                                 f"config {meta['config']}; delete it to start over")
-        params = model.parameters()
-        for i, (p, _) in enumerate(params):
-            p[...] = data[f"param_{i}"]
-        best = [data[f"best_{i}"].copy() for i in range(len(params))]
-        adam.load_state_dict(_unflatten_adam({k[5:]: data[k] for k in data.files
-                                              if k.startswith("adam_")}))
-    shuffle.bit_generator.state = meta["shuffle"]
-    for g, s in zip(_generators(model), meta["generators"]):
+    """Restore model, Adam, shuffle and dropout generators; FileFormatError if it is damaged.
+
+    Nothing is changed unless the whole checkpoint reads back: every array is read and checked
+    against the model's shapes first.
+    """
+    params = model.parameters()
+    try:
+        with np.load(path) as data:
+            meta = json.loads(str(data["meta"]))
+            weights = [data[f"param_{i}"] for i in range(len(params))]
+            best = [data[f"best_{i}"].copy() for i in range(len(params))]
+            adam_state = _unflatten_adam({k[5:]: data[k] for k in data.files
+                                          if k.startswith("adam_")})
+        state = {"epoch": int(meta["epoch"]), "history": list(meta["history"]), "best": best,
+                 "best_val_ua": float(meta["best_val_ua"]), "best_epoch": int(meta["best_epoch"])}
+        shapes = [p.shape for p, _ in params]
+        if [w.shape for w in weights] != shapes or [b.shape for b in best] != shapes:
+            raise ValueError("its arrays do not have the model's shapes")
+        generators, shuffle_state = meta["generators"], meta["shuffle"]
+        adam.load_state_dict(adam_state)       # the caller starts a fresh Adam if this fails
+    except Exception as e:        # noqa: BLE001 — truncated zip, bad JSON, missing key: all damage
+        raise FileFormatError(path, f"damaged checkpoint ({type(e).__name__}: {str(e)[:100]})") \
+            from None
+    if meta.get("config") != asdict(config):
+        raise ParameterError(f"{path}: checkpoint was written with a different training "
+                             f"config {meta.get('config')}; delete it to start over")
+    for (p, _), w in zip(params, weights):
+        p[...] = w
+    shuffle.bit_generator.state = shuffle_state
+    for g, s in zip(_generators(model), generators):
         g.bit_generator.state = s
-    return {"epoch": meta["epoch"], "history": meta["history"], "best": best,
-            "best_val_ua": meta["best_val_ua"], "best_epoch": meta["best_epoch"]}
+    return state
 
 
 def _flatten_adam(state):

@@ -1,6 +1,7 @@
 """`python -m numser.cv` end to end: outputs, tables = JSON, resume, kill + resume, bad arguments."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -9,15 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from numser.cv import parse_args, plan_tasks
+from numser.cv import Task, parse_args, plan_tasks
+from numser.folds import read_folds_csv
 from numser.report import build_results, tables_markdown
 
 from conftest import corpus_dir
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
 def run_cv(*args, timeout=600):
     return subprocess.run([sys.executable, "-m", "numser.cv", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +37,7 @@ def quick_run(tmp_path_factory):
 
 def test_quick_run_writes_every_output(quick_run):
     out, _, proc = quick_run
-    for name in ("results.json", "tables.md", "run.json", "folds.json", "confusion.png", "ua.png",
+    for name in ("results.json", "tables.md", "run.json", "folds.csv", "confusion.png", "ua.png",
                  "tsne_dnn-elm__context1.png"):
         assert (out / name).stat().st_size > 0, name
     tasks = sorted((out / "tasks").glob("*.json"))
@@ -138,9 +144,9 @@ def test_killing_the_command_stops_its_workers(quick_run, tmp_path, sig):
 
 def test_incomparable_arguments_are_refused(quick_run):
     out, cache, _ = quick_run
-    proc = run_cv("--quick", "--methods", "dnn-elm", "--seed", "1", "--out", out, "--cache", cache)
+    proc = run_cv("--quick", "--methods", "dnn-elm", "--epochs", "1", "--out", out, "--cache", cache)
     assert proc.returncode == 2
-    assert "seed: 0 there, 1 now" in proc.stderr and "Traceback" not in proc.stderr
+    assert "epochs: 2 there, 1 now" in proc.stderr and "Traceback" not in proc.stderr
 
 
 @pytest.mark.parametrize("args, message", [
@@ -235,3 +241,91 @@ def test_manifest_run_drops_unknown_labels_and_lists_identical_audio(tmp_path):
     run = json.loads((tmp_path / "o" / "run.json").read_text())
     assert run["identical_audio"] == [[utts[0].path, str(corpus / "copy.flac")]]
     assert run["n_utterances"] == 25
+
+
+def test_task_names_keep_seed_0_and_mark_other_seeds():
+    cfg = (("context", 1),)
+    assert Task("dnn-elm", cfg, 3).name == "dnn-elm__context1__fold3"
+    assert Task("dnn-elm", cfg, 3, 0).name == "dnn-elm__context1__fold3"
+    assert Task("dnn-elm", cfg, 3, 2).name == "dnn-elm__context1__fold3__seed2"
+    tasks = plan_tasks(parse_args(["--methods", "dnn-elm", "--seeds", "0,2"]))
+    assert [(t.seed, t.fold) for t in tasks] == [(s, f) for s in (0, 2) for f in range(5)]
+    assert [t.seed for t in plan_tasks(parse_args(["--methods", "dnn-elm", "--seed", "4"]))] == [4] * 5
+
+
+def test_folds_csv_holds_the_split_the_tasks_used(quick_run):
+    out = quick_run[0]
+    split = read_folds_csv(out / "folds.csv")
+    assert list(split) == [0] and len(split[0]) == 5
+    rows = (out / "folds.csv").read_text().splitlines()
+    assert rows[0] == "seed,fold,role,corpus,speaker" and len(rows) == 1 + 10 * 5
+    for f, fold in enumerate(split[0]):
+        task = json.loads((out / "tasks" / f"dnn-elm__context1__fold{f}.json").read_text())
+        assert set(task["test_speakers"]) == set(fold.test)
+        assert task["seed"] == 0 and task["protocol"] == "pooled" and task["held_out"] is None
+        assert {"wa", "macro_f1", "collapsed"} <= set(task)
+
+
+def test_adding_a_seed_runs_only_its_tasks_and_its_split_can_be_reused(quick_run, tmp_path):
+    out, cache, _ = quick_run
+    grown = tmp_path / "grown"
+    shutil.copytree(out, grown)
+    proc = run_cv("--quick", "--methods", "dnn-elm", "--seeds", "0,1", "--jobs", "1",
+                  "--out", grown, "--cache", cache)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "5 already done, 5 to run" in proc.stderr
+    assert json.loads((grown / "run.json").read_text())["seeds"] == [0, 1]
+    split = read_folds_csv(grown / "folds.csv")
+    assert sorted(split) == [0, 1] and split[0] != split[1]       # a seed draws its own split
+    seeded = json.loads((grown / "tasks" / "dnn-elm__context1__fold0__seed1.json").read_text())
+    assert seeded["seed"] == 1 and set(seeded["test_speakers"]) == set(split[1][0].test)
+    (summary,) = json.loads((grown / "results.json").read_text())["summaries"]
+    assert summary["seeds"] == [0] * 5 + [1] * 5 and summary["n_seeds"] == 2
+    assert "10 (2 seeds)" in proc.stdout and "all folds of all 2 seeds" in proc.stdout
+    # the same split and seed from the file reproduce the task exactly
+    again = run_cv("--quick", "--methods", "dnn-elm", "--folds-from", grown / "folds.csv",
+                   "--seeds", "1", "--only-folds", "0", "--jobs", "1",
+                   "--out", tmp_path / "again", "--cache", cache)
+    assert again.returncode == 0, again.stderr[-3000:]
+    redone = json.loads((tmp_path / "again" / "tasks" /
+                         "dnn-elm__context1__fold0__seed1.json").read_text())
+    assert redone["y_pred"] == seeded["y_pred"] and redone["history"][-1]["loss"] == \
+        seeded["history"][-1]["loss"]
+
+
+def test_bad_split_file_is_refused_before_any_feature_extraction(quick_run, tmp_path):
+    out, cache, _ = quick_run
+    rows = (out / "folds.csv").read_text().splitlines()
+    # line 3 (a train row of fold 0) again as a test row of fold 0: one speaker in two roles
+    seed, fold, _, corpus, speaker = rows[2].split(",")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(rows + [f"{seed},{fold},test,{corpus},{speaker}"]) + "\n")
+    proc = run_cv("--quick", "--methods", "dnn-elm", "--folds-from", bad, "--out", tmp_path / "o",
+                  "--cache", cache, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert f"{bad}, line {len(rows) + 1}: speaker '{corpus}:{speaker}' is both train (line 3) " \
+           "and test in seed 0, fold 0" in proc.stderr
+    assert "features:" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_too_few_speakers_for_the_folds_is_refused_before_any_feature_extraction(tmp_path):
+    proc = run_cv("--quick", "--methods", "dnn-elm", "--folds", "12", "--out", tmp_path / "o",
+                  "--cache", tmp_path / "c", timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "n_folds=12: the merged data cannot fill every fold" in proc.stderr
+    assert "features:" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_damaged_task_result_is_reported_and_redone(quick_run, tmp_path):
+    out, cache, _ = quick_run
+    damaged = tmp_path / "damaged"
+    shutil.copytree(out, damaged)
+    victim = damaged / "tasks" / "dnn-elm__context1__fold2.json"
+    victim.write_text(victim.read_text()[:200])                    # a truncated write
+    proc = run_cv("--quick", "--methods", "dnn-elm", "--jobs", "1", "--out", damaged,
+                  "--cache", cache)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"{victim}: damaged task result" in proc.stderr and "run again" in proc.stderr
+    assert "4 already done, 1 to run" in proc.stderr
+    ref = json.loads((out / "tasks" / victim.name).read_text())
+    assert json.loads(victim.read_text())["y_pred"] == ref["y_pred"]

@@ -6,7 +6,9 @@ import pytest
 
 from conftest import corpus_dir
 from numser import ParameterError
-from numser.folds import Fold, speaker_folds, speaker_groups
+from numser.errors import FileFormatError
+from numser.folds import (Fold, folds_csv_text, read_folds_csv, speaker_folds, speaker_groups,
+                          write_folds_csv)
 
 
 def check_protocol(folds, all_speakers, n_folds):
@@ -180,3 +182,76 @@ def test_validation_split_needs_a_corpus_with_two_speakers():
         validation_split(["a", "b"], ["a:1", "b:1"])
     with pytest.raises(ParameterError, match="fraction"):
         validation_split(["a", "a"], ["a:1", "a:2"], fraction=1.0)
+
+
+# --- the split file ---------------------------------------------------------------------------
+
+SPLIT_SPEAKERS = [f"a:{i:02d}" for i in range(7)] + [f"b:{i}" for i in range(6)]
+CORPUS_OF = {s: s.split(":")[0] for s in SPLIT_SPEAKERS}
+
+
+def _split(seeds=(0, 3)):
+    return {s: speaker_folds(list(CORPUS_OF.values()), list(CORPUS_OF), seed=s) for s in seeds}
+
+
+def test_split_file_round_trip(tmp_path):
+    split = _split()
+    write_folds_csv(tmp_path / "folds.csv", split, CORPUS_OF)
+    assert read_folds_csv(tmp_path / "folds.csv", SPLIT_SPEAKERS) == split
+    lines = (tmp_path / "folds.csv").read_text().splitlines()
+    assert lines[0] == "seed,fold,role,corpus,speaker"
+    assert len(lines) == 1 + 2 * 5 * len(SPLIT_SPEAKERS)          # speaker × fold × seed
+    assert "0,0,test,a," in (tmp_path / "folds.csv").read_text()
+
+
+def _bad(tmp_path, text):
+    path = tmp_path / "f.csv"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(FileFormatError) as e:
+        read_folds_csv(path, SPLIT_SPEAKERS)
+    assert str(e.value).startswith(str(path)) and "\n" not in str(e.value)
+    return str(e.value)
+
+
+def test_split_file_errors_name_the_first_offending_row(tmp_path):
+    good = folds_csv_text(_split((0,)), CORPUS_OF).splitlines()
+    header, rows = good[0], good[1:]
+    assert "line 5: speaker 'c:01' is not in the data" in _bad(
+        tmp_path, "\n".join([header] + rows[:3] + ["0,0,train,c,01"] + rows[3:]))
+    twice = rows[0].replace(",train,", ",val,")
+    assert f"line {len(rows) + 2}: speaker 'a:" in _bad(tmp_path, "\n".join([header] + rows + [twice]))
+    assert "both train (line 2) and val" in _bad(tmp_path, "\n".join([header] + rows + [twice]))
+    assert "does not place speaker" in _bad(tmp_path, "\n".join([header] + rows[1:]))
+    assert "line 3: role 'dev'" in _bad(tmp_path, "\n".join([header, rows[0],
+                                                             rows[1].replace("train", "dev")]))
+    assert "line 2: seed '-0'" in _bad(tmp_path, "\n".join([header, "-" + rows[0]]))
+    assert "line 2: 4 cells" in _bad(tmp_path, "\n".join([header, rows[0].rsplit(",", 1)[0]]))
+    assert "header must be" in _bad(tmp_path, "\n".join(rows))
+    assert "no rows after the header" in _bad(tmp_path, header)
+    assert "not UTF-8" in _bad(tmp_path, header.encode() + b"\n0,0,train,a,\xff\n")
+    assert "header must be" in _bad(tmp_path, b"")
+    # a fold numbering with a gap
+    moved = [r.replace("0,4,", "0,7,", 1) if r.startswith("0,4,") else r for r in rows]
+    assert "seed 0 has folds 0, 1, 2, 3, 7" in _bad(tmp_path, "\n".join([header] + moved))
+
+
+def test_split_file_reader_is_total_on_random_bytes(tmp_path):
+    """Any bytes either parse or raise FileFormatError (nothing else escapes)."""
+    hypothesis = pytest.importorskip("hypothesis", reason="the property test uses hypothesis")
+    st = hypothesis.strategies
+    good = folds_csv_text(_split((0,)), CORPUS_OF).encode()
+    path = tmp_path / "f.csv"
+
+    @hypothesis.settings(max_examples=300, deadline=None)
+    @hypothesis.given(st.one_of(st.binary(max_size=300),
+                                st.tuples(st.integers(0, len(good)), st.binary(max_size=20)).map(
+                                    lambda c: good[:c[0]] + c[1] + good[c[0]:])))
+    def check(data):
+        path.write_bytes(data)
+        for known in (None, SPLIT_SPEAKERS):
+            try:
+                read_folds_csv(path, known)
+            except FileFormatError:
+                pass
+
+    check()

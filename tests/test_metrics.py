@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from numser import ParameterError
-from numser.metrics import (accuracy, confusion_matrix, per_speaker_ua, row_normalised,
-                            unweighted_accuracy)
+from numser.metrics import (accuracy, collapse, confusion_matrix, macro_f1, per_speaker_ua,
+                            row_normalised, task_scores, unweighted_accuracy)
 
 
 def balanced_accuracy_reference(y_true, y_pred):
@@ -150,3 +150,34 @@ def test_bad_row_normalised_shape():
 def test_bad_speakers_length():
     with pytest.raises(ParameterError, match="one speaker id per utterance"):
         per_speaker_ua([0, 1], [0, 1], ["a:1"])
+
+
+def test_macro_f1_hand_case():
+    # true  0 0 0 1 1 2 3 3 ; pred 0 0 1 1 1 3 3 0
+    # F1: class 0: P 2/3 R 2/3 → 2/3; class 1: P 2/3 R 1 → .8; class 2: 0; class 3: P 1/2 R 1/2 → .5
+    y_true, y_pred = [0, 0, 0, 1, 1, 2, 3, 3], [0, 0, 1, 1, 1, 3, 3, 0]
+    assert macro_f1(y_true, y_pred) == pytest.approx((2 / 3 + .8 + 0 + .5) / 4, abs=1e-15)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_macro_f1_equals_the_f1_formula_over_present_classes(seed):
+    rng = np.random.default_rng(seed)
+    y_true = rng.integers(0, 3, 50)          # class 3 absent from y_true, sometimes predicted
+    y_pred = rng.integers(0, 4, 50)
+    f1 = []
+    for k in range(3):
+        tp = np.sum((y_true == k) & (y_pred == k))
+        p = tp / max(1, np.sum(y_pred == k))
+        r = tp / np.sum(y_true == k)
+        f1.append(0.0 if p + r == 0 else 2 * p * r / (p + r))
+    assert macro_f1(y_true, y_pred) == pytest.approx(np.mean(f1), abs=1e-12)
+
+
+def test_collapse_threshold_and_class():
+    y_pred = [2] * 19 + [0]                                    # 95 % sad
+    assert collapse(y_pred) == {"collapsed": True, "majority_class": 2, "majority_share": .95}
+    assert not collapse([2] * 18 + [0, 1])["collapsed"]        # 90 %
+    scores = task_scores([0, 1, 2, 3] * 5, y_pred)
+    # every sad utterance is recognised, nothing else: UA 1/4, WA 5/20
+    assert scores["collapsed"] and scores["test_ua"] == pytest.approx(.25)
+    assert scores["wa"] == pytest.approx(5 / 20)

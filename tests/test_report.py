@@ -132,3 +132,50 @@ def test_table3_only_kernels_stay_out_of_table4_and_the_tests(run_dir):
     # a run of its own kernels only keeps them all
     own = [s for s in results["summaries"] if "4x2x2" in s["config"]]
     assert report.table4_rows(own) == own
+
+
+def _write(folder, task):
+    with open(folder / "tasks" / f"{task['task']}.json", "w") as f:
+        json.dump(task, f)
+
+
+def test_seeds_collapse_wa_f1_and_damaged_files(tmp_path, capsys):
+    os.makedirs(tmp_path / "tasks")
+    rng = np.random.default_rng(1)
+    for seed in (0, 1):
+        for fold in range(5):
+            t = fake_task("3d-cnn-dnn", "depth 3, 2x2x2", {"depth": 3, "kernel": [2, 2, 2]}, fold,
+                          .7, rng)
+            if seed:
+                t.update(seed=1, task=t["task"] + "__seed1")
+            if fold == 1:                         # this task predicts 'sad' for everything
+                t["y_pred"] = [2] * len(t["y_pred"])
+            _write(tmp_path, t)
+    (tmp_path / "tasks" / "broken.json").write_text('{"task": "x", "metho')
+    results = report.build_results(str(tmp_path))
+    assert "broken.json: damaged task result" in capsys.readouterr().err
+    (s,) = results["summaries"]
+    assert s["seeds"] == [0] * 5 + [1] * 5 and s["n_seeds"] == 2 and s["n_collapsed"] == 2
+    assert s["collapsed_class"] == "sad"
+    # WA and macro-F1 of old files (without the fields) are computed from y_true / y_pred
+    tasks = report.load_tasks(str(tmp_path))
+    wa = [np.mean(np.equal(t["y_true"], t["y_pred"])) for t in tasks]
+    assert s["wa_mean"] == pytest.approx(np.mean(wa)) and s["wa_std"] == pytest.approx(np.std(wa))
+    assert 0 < s["macro_f1_mean"] < 1
+    # each speaker's UA is the mean over the seeds that tested it
+    speaker = tasks[0]["test_speakers"][0]
+    both = [t["per_speaker_ua"][speaker] for t in tasks if speaker in t["per_speaker_ua"]]
+    assert len(both) == 2 and s["per_speaker_ua"][speaker] == pytest.approx(np.mean(both))
+    md = report.tables_markdown(results)
+    assert "| 10 (2 seeds) | 2/10 sad |" in md and "all folds of all 2 seeds" in md
+    write = report.write_report(str(tmp_path))
+    assert write == md
+    (line,) = report.collapse_warnings(str(tmp_path))
+    assert "collapsed in 2 of 10 tasks" in line and "'sad'" in line and "--lr 1e-3" in line
+
+
+def test_fold_pairing_pairs_the_same_seed_and_fold():
+    a = {"folds": [0, 1, 0, 1], "seeds": [0, 0, 1, 1], "fold_ua": [.5, .6, .7, .8]}
+    b = {"folds": [1, 0, 0], "seeds": [1, 1, 0], "fold_ua": [.1, .2, .3]}
+    t = report.paired_test(a, b, "fold")
+    assert t["n"] == 3 and t["mean_difference"] == pytest.approx(((.5 - .3) + (.7 - .2) + (.8 - .1)) / 3)

@@ -105,3 +105,26 @@ def test_progress_line_per_epoch(small_synthetic):
     lines = []
     _short_run(small_synthetic, log=lines.append, epochs=2)
     assert len(lines) == 2 and all("val UA" in l and "ETA" in l for l in lines)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+def test_damaged_checkpoint_is_reported_and_training_starts_over(small_synthetic, tmp_path,
+                                                                  damage):
+    reference, _, _ = _short_run(small_synthetic, epochs=2)
+    ckpt = tmp_path / "run.npz"
+
+    def kill_after_first_epoch(line):
+        if line.startswith("epoch  1/"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _short_run(small_synthetic, checkpoint=str(ckpt), log=kill_after_first_epoch, epochs=2)
+    data = ckpt.read_bytes()
+    ckpt.write_bytes(data[:len(data) // 2] if damage == "truncate" else b"\x00garbage" * 50)
+    lines = []
+    resumed, fit, _ = _short_run(small_synthetic, checkpoint=str(ckpt), log=lines.append,
+                                 epochs=2)
+    assert lines[0].startswith(f"warning: {ckpt}: damaged checkpoint"), lines[0]
+    assert fit["resumed_epoch"] == 0 and len(fit["history"]) == 2
+    for (p, _), (q, _) in zip(reference.parameters(), resumed.parameters()):
+        np.testing.assert_array_equal(p, q)       # as if the damaged file had never been there
