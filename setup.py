@@ -19,7 +19,10 @@ setup(
         "numser-report=numser.report:main",
     ]},
     extras_require={
-        "test": ["pytest"],
+        # dask[distributed]: tests/test_distributed.py starts a scheduler and workers.
+        "test": ["pytest", "dask[distributed]"],
+        # `python -m numser.cv --scheduler ...`: tasks on a Dask cluster (docs/distributed.md).
+        "dask": ["dask[distributed]"],
         # Optional independent reference for tests and benchmarks; a CPU build on these machines.
         "reference": ["torch==2.13.0", "threadpoolctl"],
     },

@@ -13,6 +13,7 @@ and ``--folds-from`` runs on such a file instead of drawing one.
 """
 import argparse
 import concurrent.futures
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -22,13 +23,16 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import warnings
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from numser import CLASSES, AudioError, FileFormatError, ParameterError
 from numser.atomic import check_writable, save_npy, write_json
+from numser.distributed import add_scheduler_argument
 
 DEFAULT_METHODS = ("3d-cnn-dnn", "3d-cnn-dnn-elm", "dnn-elm", "lstm-elm")
 # Table 4's methods in the order their tasks run: the proposed models first, the slowest last, so
@@ -74,6 +78,15 @@ class Task:
 
     def kwargs(self):
         return dict(self.config)
+
+
+class Outcome(NamedTuple):
+    """What running one task gave: its result dict, or the error that stopped it; and where."""
+
+    task: Task
+    result: dict | None
+    error: str | None       # "ExceptionType: message" when the task failed
+    worker: str             # where it ran: "this process", "pid N", a Dask worker's address
 
 
 # --- the command line -------------------------------------------------------------------------
@@ -140,6 +153,7 @@ def parse_args(argv=None):
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                    help="tasks run in parallel processes, each with cores // jobs Numba threads "
                         "(default: one per core, the fastest on 2 cores); 1 runs in this process")
+    add_scheduler_argument(p)
     p.add_argument("--quick", action="store_true",
                    help="smoke run: a small synthetic corpus (or 6 utterances per speaker), "
                         "2 epochs, t-SNE shortened")
@@ -312,7 +326,8 @@ def _cached_arrays(path, kept_path, n_utterances, log):
 # --- one task -------------------------------------------------------------------------------
 
 def run_task(task, job):
-    """Train, fit the ELM, test and save one task; returns its result dict (also written)."""
+    """Train, fit the ELM and test one task; returns its result dict (:func:`save_result`
+    writes it: whoever started the run owns the results, wherever the task ran)."""
     from numser.folds import Fold
     from numser.features import Standardiser
     from numser.metrics import confusion_matrix, per_speaker_ua, task_scores, unweighted_accuracy
@@ -328,7 +343,8 @@ def run_task(task, job):
                    for k, v in job["folds"][task.seed][task.fold].items()})
     model = build(task.method, seed=task.seed, **task.kwargs())
     path, kept_path = job["arrays"][model.input_kind]
-    x_all, kept = np.load(path, mmap_mode="r"), np.load(kept_path)
+    # paths of the .npy files, or (on a Dask worker) the arrays themselves
+    x_all, kept = (np.load(a, mmap_mode="r") if isinstance(a, str) else a for a in (path, kept_path))
     row = {int(u): i for i, u in enumerate(kept)}            # utterance index → array row
     use = np.array(job["use"], dtype=np.int64)
     speakers = np.array([meta["speaker"][i] for i in use])
@@ -382,14 +398,20 @@ def run_task(task, job):
                   seconds=time.time() - t0 + earlier, resumed_after_epoch=fit["resumed_epoch"],
                   started=time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t0)),
                   finished=time.strftime("%Y-%m-%dT%H:%M:%S"), git_commit=job["git_commit"])
-    write_json(os.path.join(job["out"], "tasks", task.name + ".json"), result)
-    if os.path.exists(ckpt):
-        os.remove(ckpt)                                   # the JSON now holds what matters
     log(f"test UA {result['test_ua']:.3f} (val {fit['best_val_ua']:.3f}), "
         f"{result['seconds']:.0f}s" + (f"; collapsed: {result['majority_share']:.0%} predicted "
                                        f"{CLASSES[result['majority_class']]}"
                                        if result["collapsed"] else ""))
     return result
+
+
+def save_result(task, result, job):
+    """Write a task's result JSON (atomically), then drop its checkpoint: the JSON holds what
+    matters. A kill between the two leaves a checkpoint of the last epoch: harmless."""
+    write_json(os.path.join(job["out"], "tasks", task.name + ".json"), result)
+    ckpt = os.path.join(job["checkpoints"], task.name + ".npz")
+    if os.path.exists(ckpt):
+        os.remove(ckpt)
 
 
 def _jsonable(value):
@@ -422,7 +444,49 @@ def _interrupt(signum, frame):
 
 
 def _run_task_in_worker(task, job):
-    return run_task(task, job)
+    return run_task(task, job), f"pid {os.getpid()}"
+
+
+def _attempt(task, job):
+    """Run one task in this process; an error becomes the Outcome's error (logged in full)."""
+    try:
+        return Outcome(task, run_task(task, job), None, "this process")
+    except Exception as e:                               # noqa: BLE001 - reported, others go on
+        if not isinstance(e, (ParameterError, FileFormatError)):   # these say it all in one line
+            traceback.print_exc()
+        return Outcome(task, None, f"{type(e).__name__}: {e}", "this process")
+
+
+def local_outcomes(todo, job, jobs):
+    """Run the tasks on this machine (``--jobs`` processes) and yield an Outcome per task as it
+    ends. :func:`numser.distributed.dask_outcomes` is the same for a Dask cluster."""
+    if jobs == 1:
+        for task in todo:
+            yield _attempt(task, job)
+        return
+    cores = os.cpu_count() or 1
+    ctx = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(
+            jobs, mp_context=ctx, initializer=_worker_init,
+            initargs=(max(1, cores // jobs),)) as pool:
+        futures = {pool.submit(_run_task_in_worker, t, job): t for t in todo}
+        try:
+            for fut in concurrent.futures.as_completed(futures):
+                e = fut.exception()
+                if e is None:
+                    result, where = fut.result()
+                    yield Outcome(futures[fut], result, None, where)
+                else:
+                    traceback.print_exception(e)
+                    yield Outcome(futures[fut], None, f"{type(e).__name__}: {e}", "a worker process")
+        except BaseException:
+            # Ctrl-C, or the caller stopped: leaving the with-block would wait for the running
+            # tasks to finish: stop the workers now; each task resumes from its last epoch's
+            # checkpoint.
+            pool.shutdown(wait=False, cancel_futures=True)
+            for worker in multiprocessing.active_children():
+                worker.terminate()
+            raise
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -574,6 +638,9 @@ def _main(args, log):
         check_writable(folder)
     seeds = run_seeds(args)
     kinds = {build(t.method, **t.kwargs()).input_kind for t in tasks}   # bad configurations now
+    if args.scheduler:
+        from numser.distributed import import_distributed
+        import_distributed()                 # without Dask: say what to install, before any work
     utterances = load_data(args, log)
     identical = identical_audio(utterances)
     for paths in identical:
@@ -610,48 +677,44 @@ def _main(args, log):
            "out": args.out, "tsne_fold": args.tsne_fold, "tsne_seed": min(seeds),
            "tsne_iter": 300 if args.quick else 1000, "git_commit": _git_commit()}
     todo = [t for t in tasks if not finished(t, args.out, log)]
+    remote = args.scheduler not in (None, "local")
     log(f"tasks: {len(tasks)} planned, {len(tasks) - len(todo)} already done, {len(todo)} to run"
-        f" ({args.jobs} at a time)")
-    start, done = time.time(), 0
+        f" ({'on the Dask cluster' if remote else f'{args.jobs} at a time'})")
+    start, done, failed = time.time(), 0, []
 
-    def progress(result):
+    def progress(outcome):
         nonlocal done
         done += 1
         eta = (time.time() - start) / done * (len(todo) - done)
-        log(f"== {done}/{len(todo)} tasks done  ({result['task']}: UA {result['test_ua']:.3f})  "
-            f"elapsed {time.time() - start:.0f}s  ETA {eta:.0f}s")
+        what = (f"UA {outcome.result['test_ua']:.3f}" if outcome.error is None
+                else f"FAILED: {outcome.error}")
+        log(f"== {done}/{len(todo)} tasks done  ({outcome.task.name} on {outcome.worker}: {what})"
+            f"  elapsed {time.time() - start:.0f}s  ETA {eta:.0f}s")
 
-    _run_tasks(todo, job, args.jobs, progress)
+    if args.scheduler:
+        from numser.distributed import dask_outcomes
+        outcomes = dask_outcomes(todo, job, args, log)
+    else:
+        outcomes = local_outcomes(todo, job, args.jobs)
+    with contextlib.closing(outcomes):       # Ctrl-C: the executor stops its workers on close
+        for outcome in outcomes:
+            if outcome.error is None:
+                save_result(outcome.task, outcome.result, job)
+            else:
+                failed.append(outcome)
+            progress(outcome)
+    if failed:
+        for o in failed:
+            log(f"numser.cv: error: task {o.task.name} failed on {o.worker}: {o.error}")
+        log(f"numser.cv: {len(failed)} of {len(todo)} tasks failed (above); the other results are "
+            f"saved; fix the cause and run the same command again to run the failed ones")
+        return 1
     log(f"all {len(tasks)} tasks done in {time.time() - start:.0f}s; writing the report")
     tables = write_report(args.out)
     print(tables)
     for line in collapse_warnings(args.out):
         log(f"numser.cv: warning: {line}")
     return 0
-
-
-def _run_tasks(todo, job, jobs, progress):
-    """Run the tasks in this process (jobs = 1) or in ``jobs`` worker processes."""
-    if jobs == 1:
-        for task in todo:
-            progress(run_task(task, job))
-        return
-    cores = os.cpu_count() or 1
-    ctx = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(
-            jobs, mp_context=ctx, initializer=_worker_init,
-            initargs=(max(1, cores // jobs),)) as pool:
-        futures = [pool.submit(_run_task_in_worker, t, job) for t in todo]
-        try:
-            for fut in concurrent.futures.as_completed(futures):
-                progress(fut.result())
-        except KeyboardInterrupt:
-            # Leaving the with-block would wait for the running tasks to finish: stop the
-            # workers now; each task resumes from its last epoch's checkpoint.
-            pool.shutdown(wait=False, cancel_futures=True)
-            for worker in multiprocessing.active_children():
-                worker.terminate()
-            raise
 
 
 if __name__ == "__main__":
