@@ -4,7 +4,6 @@ Two interchangeable paths compute the same function: the direct Numba loops of
 :mod:`numser.nn.conv_kernels` and the spectral-axis FFT of :mod:`numser.nn.conv_fft`.
 :func:`choose_method` picks one from the kernel shape.
 """
-import numba
 import numpy as np
 
 from numser.errors import ParameterError
@@ -15,6 +14,14 @@ from numser.nn.layer import Layer
 FFT_MIN_KS = 16
 
 AXES = ("L", "T", "S")
+
+#: Number of partial sums the weight-gradient kernels split the batch into (fewer when the batch
+#: is smaller). Reduction policy: a sum over the batch is cut into this many fixed chunks, each
+#: summed in a fixed order, and the partials are added in chunk order; threads only decide who
+#: computes which chunk. It must not follow ``numba.get_num_threads()``: the rounding of a float
+#: sum depends on its order, and a thread-count-dependent order made results differ between
+#: NUMBA_NUM_THREADS=1 and 2 from the second epoch on (issue 11). 8 keeps up to 8 threads busy.
+BATCH_PARTIALS = 8
 
 
 def same_padding(kernel):
@@ -175,7 +182,7 @@ def conv3d_backward(dout, cache):
             f"conv3d_backward: dout is {dout.dtype} {dout.shape}, expected {w.dtype} {y_shape} "
             f"like the forward output; pass the gradient of that output, in its dtype")
     dout = np.ascontiguousarray(dout)
-    n_chunks = min(dout.shape[0], numba.get_num_threads())
+    n_chunks = min(dout.shape[0], BATCH_PARTIALS)      # never the thread count: see BATCH_PARTIALS
     if cache["method"] == "fft":
         return conv_fft.correlate_fft_backward(dout, cache["spectra"], x_shape, w.shape, pad,
                                                n_chunks)

@@ -179,8 +179,9 @@ def weight_product_reference(Gf, Xf, pad_lt, kernel_lt):
 # ----------------------------------------------------------------------------------------------
 # Numba kernels of the same three products. The spectra are read as split real and imaginary
 # planes (made once per array by :func:`split`), so the inner loop over frequencies is plain real
-# fused multiply-adds on contiguous memory that LLVM vectorises; a complex-typed loop measured
-# about 1.7x slower. Each output row is summed in local planes and written once, interleaved, into
+# multiply-adds on contiguous memory that LLVM vectorises; a complex-typed loop measured about
+# 1.7x slower. Every sum runs in an order fixed by the code: no fastmath (LLVM reordered sums
+# differently in a fresh and a cache-loaded compile) and, for dw, a fixed number of partials. Each output row is summed in local planes and written once, interleaved, into
 # a float view (..., Ω, 2) of a complex array that the inverse FFT reads directly.
 # ----------------------------------------------------------------------------------------------
 
@@ -194,7 +195,7 @@ def interleaved(spectrum):
     return spectrum.view(spectrum.real.dtype).reshape(spectrum.shape + (2,))
 
 
-@njit(parallel=True, cache=True, fastmath=True)
+@njit(parallel=True, cache=True)
 def forward_product(Xr, Xi, Wr, Wi, bL, bT, Y):
     """Numba twin of :func:`forward_product_reference`.
 
@@ -234,7 +235,7 @@ def forward_product(Xr, Xi, Wr, Wi, bL, bT, Y):
                     out[w, 1] = yi[w]
 
 
-@njit(parallel=True, cache=True, fastmath=True)
+@njit(parallel=True, cache=True)
 def input_product(Gr, Gi, Wr, Wi, bL, bT, DX):
     """Numba twin of :func:`input_product_reference`.
 
@@ -278,12 +279,14 @@ def input_product(Gr, Gi, Wr, Wi, bL, bT, DX):
                     out[w, 1] = di[w]
 
 
-@njit(parallel=True, cache=True, fastmath=True)
+@njit(parallel=True, cache=True)
 def weight_product(Gr, Gi, Xr, Xi, bL, bT, DWr, DWi, n_chunks):
     """Numba twin of :func:`weight_product_reference`; writes planes DWr, DWi (F, C, kL, kT, Ω).
 
-    The batch is cut into ``n_chunks`` interleaved chunks (one per thread), each summing into its
-    own partial planes, so no two threads write the same memory; the partials are added at the end.
+    The batch is cut into ``n_chunks`` interleaved chunks, each summed in a fixed order into its own
+    partial planes, so no two threads write the same memory; the partials are then added in chunk
+    order. ``n_chunks`` is a constant (:data:`numser.nn.conv.BATCH_PARTIALS`), never the thread
+    count, so the result is bit-identical whatever ``NUMBA_NUM_THREADS`` is.
     """
     N, F, Lo, To, W = Gr.shape
     _, C, L, T, _ = Xr.shape
@@ -368,7 +371,8 @@ def correlate_fft_backward(g, spectra, x_shape, w_shape, pad, n_chunks):
     w_shape : (F, C, kL, kT, kS)
     pad : ((bL, aL), (bT, aT), (bS, aS))
     n_chunks : int
-        Batch chunks summed in parallel for dw (the number of threads).
+        Batch chunks summed in parallel for dw, each into its own partial (a constant, not the
+        number of threads: see :data:`numser.nn.conv.BATCH_PARTIALS`).
 
     Returns
     -------

@@ -26,10 +26,17 @@ Notes
 -----
 The Numba kernels put the spectral axis S innermost: for one output row y[n, f, l, t, :] and one
 tap (c, i, j, k) the update is ``row[s] += w * xrow[s + k]`` over contiguous memory, which LLVM
-turns into SIMD fused multiply-adds. The inner loops index slices with plain ``range`` indices:
-an index that might be negative (``s + k - bS``) makes Numba emit a wraparound check per element,
-which blocked vectorisation and measured several times slower. They cost F*C*kL*kT*kS multiply-adds per output, so they are
-the right tool for short spectral kernels only; long ones go through :mod:`numser.nn.conv_fft`.
+turns into SIMD multiply-adds. The inner loops index slices with plain ``range`` indices: an
+index that might be negative (``s + k - bS``) makes Numba emit a wraparound check per element,
+which blocked vectorisation and measured several times slower. They cost F*C*kL*kT*kS
+multiply-adds per output, so they are the right tool for short spectral kernels only; long
+ones go through :mod:`numser.nn.conv_fft`.
+
+Reproducibility: every sum is done in an order fixed by the code, never by the thread count or
+the compiler. No kernel uses ``fastmath``: with it LLVM may reassociate and fuse sums, and it
+did so differently in a freshly compiled and in a cache-loaded kernel (the first run after a
+cache miss gave other losses than the runs after it). Sums over the batch use a fixed number of
+partials (:data:`numser.nn.conv.BATCH_PARTIALS`). See docs/performance.md, "Reproducibility".
 """
 import numpy as np
 from numba import njit, prange
@@ -121,7 +128,7 @@ def weight_grad_reference(g, xp, kernel):
 # Numba kernels. Each one is checked against the reference above in tests/nn/test_conv.py.
 # ----------------------------------------------------------------------------------------------
 
-@njit(parallel=True, cache=True, fastmath=True)
+@njit(parallel=True, cache=True)
 def correlate_direct(x, w, b, bL, bT, bS, y):
     """Numba twin of :func:`correlate_reference` on the *unpadded* x; writes y (N, F, Lo, To, So).
 
@@ -156,7 +163,7 @@ def correlate_direct(x, w, b, bL, bT, bS, y):
                                     dst[s] += wv * src[s]
 
 
-@njit(parallel=True, cache=True, fastmath=True)
+@njit(parallel=True, cache=True)
 def input_grad_direct(g, w, bL, bT, bS, dx):
     """Numba twin of :func:`input_grad_reference`, cropped: overwrites dx (N, C, L, T, S).
 
@@ -190,41 +197,51 @@ def input_grad_direct(g, w, bL, bT, bS, dx):
                                     dst[s] += wv * src[s]
 
 
-@njit(parallel=True, cache=True, fastmath=True)
+@njit(parallel=True, cache=True)
 def weight_grad_direct(g, x, bL, bT, bS, dw, n_chunks):
     """Numba twin of the dw half of :func:`weight_grad_reference` on the unpadded x; overwrites dw.
 
-    The batch is cut into ``n_chunks`` interleaved chunks (one per thread), each summing into its
-    own partial dw, so no two threads write the same memory; the partials are added at the end.
+    The batch is cut into ``n_chunks`` interleaved chunks (samples n = chunk, chunk + n_chunks,
+    ...). Each (chunk, f, c) sums its products in a fixed order into its own partial, so no two
+    threads write the same memory; the partials are then added in chunk order. ``n_chunks`` is a
+    constant (:data:`numser.nn.conv.BATCH_PARTIALS`), never the thread count, so dw is
+    bit-identical whatever ``NUMBA_NUM_THREADS`` is: the threads only decide who computes what.
+
+    Each tap's inner product over s is first accumulated lane-wise over the chunk's samples and
+    rows, ``lanes[s] += g[n, f, l, t, s] * x[n, c, l+i-bL, t+j-bT, s+k-bS]`` (independent lanes:
+    SIMD without reordering any sum), and the lanes are added in s order at the end. No fastmath: with it LLVM may reassociate
+    and contract differently in a freshly compiled and a cache-loaded kernel (measured: the first
+    run after a cache miss gave other losses than the runs after it).
     """
     N, F, Lo, To, So = g.shape
     _, C, L, T, S = x.shape
     kL, kT, kS = dw.shape[2], dw.shape[3], dw.shape[4]
-    partial = np.zeros((n_chunks,) + dw.shape, dtype=dw.dtype)
-    for chunk in prange(n_chunks):
-        for n in range(chunk, N, n_chunks):
-            for f in range(F):
-                for c in range(C):
-                    for l in range(Lo):
-                        for t in range(To):
-                            grow = g[n, f, l, t]
-                            for i in range(kL):
-                                li = l + i - bL
-                                if li < 0 or li >= L:
+    partial = np.empty((n_chunks,) + dw.shape, dtype=dw.dtype)
+    for cfc in prange(n_chunks * F * C):         # (chunk, f, c) triples write disjoint partials
+        chunk, f, c = cfc // (F * C), (cfc // C) % F, cfc % C
+        lanes = np.empty(So, dtype=dw.dtype)
+        for i in range(kL):
+            for j in range(kT):
+                for k in range(kS):
+                    off = k - bS                # dw tap (i, j, k) pairs g[s] with x[s + off]
+                    s0, s1 = max(0, -off), min(So, S - off)
+                    lanes[:] = 0.0
+                    for n in range(chunk, N, n_chunks):
+                        for l in range(Lo):
+                            li = l + i - bL
+                            if li < 0 or li >= L:
+                                continue        # the whole tap row is zero padding
+                            for t in range(To):
+                                tj = t + j - bT
+                                if tj < 0 or tj >= T:
                                     continue
-                                for j in range(kT):
-                                    tj = t + j - bT
-                                    if tj < 0 or tj >= T:
-                                        continue
-                                    xrow = x[n, c, li, tj]
-                                    for k in range(kS):
-                                        off = k - bS
-                                        s0, s1 = max(0, -off), min(So, S - off)
-                                        gs, xs = grow[s0:s1], xrow[s0 + off:s1 + off]
-                                        acc = dw.dtype.type(0)   # sum in the dtype of x
-                                        for s in range(s1 - s0):
-                                            acc += gs[s] * xs[s]
-                                        partial[chunk, f, c, i, j, k] += acc
+                                gs, xs = g[n, f, l, t, s0:s1], x[n, c, li, tj, s0 + off:s1 + off]
+                                for s in range(s1 - s0):    # range indices: no wraparound checks
+                                    lanes[s] += gs[s] * xs[s]
+                    total = dw.dtype.type(0)
+                    for s in range(s1 - s0):                # the lanes, in s order
+                        total += lanes[s]
+                    partial[chunk, f, c, i, j, k] = total
     dw[...] = 0.0
     for chunk in range(n_chunks):
         dw += partial[chunk]
