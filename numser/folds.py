@@ -411,3 +411,45 @@ def _folds_from_assignments(path, assigned, known):
 
 def _short(values, n=8):
     return ", ".join(map(str, values[:n])) + (", …" if len(values) > n else "")
+
+
+def loco_folds(corpora, speakers, *, fraction=0.2, seed=0):
+    """Leave-one-corpus-out: for every corpus, a split that tests on all of it.
+
+    Equation
+    --------
+    For held-out corpus h: ``test_h = S_h`` (every speaker of h);
+    ``(train_h, val_h) = validation_split(speakers of the other corpora, fraction, seed)``,
+    so validation is ``fraction`` of each training corpus's speakers.
+
+    Parameters
+    ----------
+    corpora, speakers : sequence of str, equal length
+        As :func:`speaker_folds`.
+    fraction : float
+        Share of each training corpus's speakers held out for validation (0.2).
+    seed : int
+
+    Returns
+    -------
+    dict
+        ``{held-out corpus: Fold}`` in sorted corpus order; ``Fold.index`` is the corpus's position.
+        No speaker of the held-out corpus is in training or validation.
+
+    Raises
+    ------
+    ParameterError
+        Fewer than two corpora, or training corpora without a corpus of two speakers.
+    """
+    by_corpus = _corpus_speakers(corpora, speakers)
+    if len(by_corpus) < 2:
+        raise ParameterError(f"leave-one-corpus-out needs at least two corpora (one to test, "
+                             f"the others to train); got {len(by_corpus)}: "
+                             f"{', '.join(by_corpus) or 'none'}")
+    folds = {}
+    for index, held_out in enumerate(by_corpus):
+        rest = [(c, s) for c in by_corpus if c != held_out for s in by_corpus[c]]
+        train, val = validation_split([c for c, _ in rest], [s for _, s in rest],
+                                      fraction=fraction, seed=seed)
+        folds[held_out] = Fold(index, frozenset(by_corpus[held_out]), val, train)
+    return folds

@@ -255,3 +255,23 @@ def test_split_file_reader_is_total_on_random_bytes(tmp_path):
                 pass
 
     check()
+
+
+def test_loco_folds_test_on_a_whole_corpus_never_seen_in_training():
+    from numser.folds import loco_folds
+    speakers = [f"a:{i}" for i in range(10)] + [f"b:{i}" for i in range(5)] + ["c:0", "c:1"]
+    corpora = [s.split(":")[0] for s in speakers]
+    folds = loco_folds(corpora, speakers, seed=1)
+    assert list(folds) == ["a", "b", "c"]
+    for held_out, fold in folds.items():
+        assert fold.test == {s for s in speakers if s.startswith(held_out + ":")}
+        assert not (fold.train | fold.val) & fold.test and not fold.train & fold.val
+        assert fold.train | fold.val | fold.test == set(speakers)
+    # validation: 20 % of each training corpus's speakers (a: 10 → 2, b: 5 → 1)
+    assert sorted(v.split(":")[0] for v in folds["c"].val) == ["a", "a", "b"]
+
+
+def test_loco_needs_two_corpora():
+    from numser.folds import loco_folds
+    with pytest.raises(ParameterError, match="at least two corpora"):
+        loco_folds(["a", "a"], ["a:1", "a:2"])
