@@ -31,9 +31,10 @@ def add_corpus_arguments(p, *, required=False):
 
 
 def add_training_arguments(p):
-    """--seed, --epochs, --patience, --batch-size, --lr, --cache: the training set-up (SPEC §6)."""
-    p.add_argument("--seed", type=int, default=0,
-                   help="seed of the speaker shuffle, weights, dropout and batches (default 0)")
+    """--epochs, --patience, --batch-size, --lr, --cache: the training set-up (SPEC §6).
+
+    ``--seed`` is the commands' own: ``cv`` also has ``--seeds``.
+    """
     p.add_argument("--epochs", type=int, default=20, help="at most this many epochs (default 20)")
     p.add_argument("--patience", type=int, default=5,
                    help="stop after this many epochs without a better validation UA; 0 = never "

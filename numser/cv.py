@@ -19,7 +19,6 @@ import json
 import multiprocessing
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -31,8 +30,10 @@ from typing import NamedTuple
 import numpy as np
 
 from numser import CLASSES, AudioError, FileFormatError, ParameterError
-from numser.atomic import check_writable, save_npy, write_json
+from numser.atomic import atomic_open, check_writable, save_npy, write_json
 from numser.distributed import add_scheduler_argument
+from numser.cli import add_corpus_arguments, add_training_arguments, parse_kernel
+from numser.model_file import git_commit
 
 DEFAULT_METHODS = ("3d-cnn-dnn", "3d-cnn-dnn-elm", "dnn-elm", "lstm-elm")
 # Table 4's methods in the order their tasks run: the proposed models first, the slowest last, so
@@ -62,19 +63,28 @@ DATA_SEED = 0
 
 @dataclass(frozen=True)
 class Task:
-    """One (method, configuration, fold, seed): trained, tested and saved on its own."""
+    """One (method, configuration, fold, seed[, held-out corpus]): trained, tested, saved alone.
+
+    ``protocol`` is ``"pooled"`` (5-fold speaker-independent; ``fold`` is the fold) or ``"loco"``
+    (leave one corpus out; ``held_out`` is the test corpus and ``fold`` its position among the
+    sorted corpora).
+    """
 
     method: str
     config: tuple  # sorted (key, value) pairs of the builder's keyword arguments
     fold: int
     seed: int = 0
+    protocol: str = "pooled"
+    held_out: str | None = None
 
     @property
     def name(self):
-        """``<method>__<cfg>__fold<f>``, plus ``__seed<s>`` for s > 0 (seed-0 names as before)."""
+        """``<method>__<cfg>__fold<f>`` or ``<method>__<cfg>__loco-<corpus>``, plus ``__seed<s>``
+        for s > 0 (seed-0 pooled names as before)."""
         parts = [self.method] + [f"{k}{'x'.join(map(str, v)) if isinstance(v, tuple) else v}"
                                  for k, v in self.config]
-        return "__".join(parts) + f"__fold{self.fold}" + (f"__seed{self.seed}" if self.seed else "")
+        where = f"loco-{self.held_out}" if self.protocol == "loco" else f"fold{self.fold}"
+        return "__".join(parts + [where]) + (f"__seed{self.seed}" if self.seed else "")
 
     def kwargs(self):
         return dict(self.config)
@@ -97,13 +107,7 @@ def parse_args(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Run Kim et al. 2017's speaker-independent 5-fold protocol on one or more "
                     "corpora and write Table 3/4/5, significance tests and figures.")
-    p.add_argument("--corpus", action="append", metavar="SPEC",
-                   help="a corpus to add (repeatable): 'synthetic' (default; 'synthetic=N' for N "
-                        "speakers), 'emodb=DIR', 'ravdess=DIR', 'manifest=CSV' (columns path, "
-                        "speaker, label[, corpus, gender]); all corpora are pooled per fold")
-    p.add_argument("--drop-unknown-labels", action="store_true",
-                   help="skip manifest rows whose label is not neutral, happy, sad or angry "
-                        "(reported: how many rows, which labels) instead of refusing the manifest")
+    add_corpus_arguments(p)
     p.add_argument("--methods", metavar="M,M",
                    help=f"comma-separated methods (default: {','.join(DEFAULT_METHODS)}); "
                         f"all: {','.join(TABLE4_METHODS)}")
@@ -135,21 +139,18 @@ def parse_args(argv=None):
                    help="use the speaker split of this file (columns seed,fold,role,corpus,speaker, "
                         "as every run writes to OUT/folds.csv) instead of drawing one; its seeds "
                         "are run unless --seed(s) picks some of them")
-    p.add_argument("--epochs", type=int, default=20, help="at most this many epochs (default 20)")
-    p.add_argument("--patience", type=int, default=5,
-                   help="stop after this many epochs without a better validation UA; 0 = never "
-                        "(default 5; the best epoch's weights are kept either way)")
-    p.add_argument("--batch-size", type=int, default=128, help="mini-batch size (default 128)")
-    p.add_argument("--lr", type=float, default=3e-3,
-                   help="Adam's learning rate (default 3e-3, the paper's; on small corpora it can "
-                        "collapse the 3D CNNs to one class, 1e-3 is a gentler choice)")
-    p.add_argument("--max-per-speaker", type=int, default=0,
-                   help="use at most N utterances per speaker (0 = all; for smoke runs)")
+    add_training_arguments(p)
+    p.add_argument("--protocol", choices=("pooled", "loco"), default="pooled",
+                   help="pooled (default): the paper's speaker-independent folds over the pooled "
+                        "corpora; loco: leave one corpus out, one task per held-out corpus (the "
+                        "test set), validation 20%% of each training corpus's speakers; needs two "
+                        "or more corpora")
+    p.add_argument("--keep-models", action="store_true",
+                   help="keep each task's trained model as a model file beside its task JSON "
+                        "(OUT/tasks/<task>.npz), ready for python -m numser.predict")
     p.add_argument("--tsne-fold", type=int, default=0,
                    help="the test fold whose top-layer activations Figure 3 embeds (default 0)")
     p.add_argument("--out", default="runs/default", help="output folder (default runs/default)")
-    p.add_argument("--cache", default=os.path.join(os.path.expanduser("~"), ".cache", "numser"),
-                   help="feature, synthetic-corpus and checkpoint cache (default ~/.cache/numser)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                    help="tasks run in parallel processes, each with cores // jobs Numba threads "
                         "(default: one per core, the fastest on 2 cores); 1 runs in this process")
@@ -164,24 +165,20 @@ def _split(text, convert=str):
     return [convert(t.strip()) for t in str(text).split(",") if t.strip()]
 
 
-def _kernel(text):
-    try:
-        k = tuple(int(v) for v in text.lower().split("x"))
-    except ValueError:
-        k = ()
-    if len(k) != 3 or min(k) < 1:
-        raise ParameterError(f"--kernels: {text!r} is not a kernel like 2x2x128")
-    return k
+def plan_tasks(args, corpora=None):
+    """The tasks the arguments ask for, in a fixed order.
 
-
-def plan_tasks(args):
-    """The (method, configuration, fold) tasks the arguments ask for, in a fixed order."""
+    Pooled: one per (seed, method, configuration, fold). Leave-one-corpus-out: one per (seed,
+    method, configuration, held-out corpus) of ``corpora`` (sorted names); before the data are
+    read (``corpora`` None) the loco tasks have ``held_out`` None and serve to check the
+    configurations only.
+    """
     from numser.models import METHODS, TABLE3_KERNELS, TABLE4_KERNELS
     methods = _split(args.methods) if args.methods else []
     for m in methods:
         if m not in METHODS:
             raise ParameterError(f"--methods: unknown method {m!r}; choose from {', '.join(METHODS)}")
-    kernels = [_kernel(k) for k in _split(args.kernels)]
+    kernels = [parse_kernel(k, "--kernels") for k in _split(args.kernels)]
     depths = _split(args.depths, int)
     cells = _split(args.cells, int)
     configs = []
@@ -225,6 +222,10 @@ def plan_tasks(args):
         if any(f < 0 or f >= n_folds for f in folds):
             raise ParameterError(f"--only-folds: folds are numbered 0..{n_folds - 1}")
     # seeds outermost: a run cut short has every configuration of its first seed
+    if args.protocol == "loco":
+        held_out = list(corpora) if corpora is not None else [None]
+        return [Task(m, cfg, i, s, "loco", c) for s in run_seeds(args) for m, cfg in configs
+                for i, c in enumerate(held_out)]
     return [Task(m, cfg, f, s) for s in run_seeds(args) for m, cfg in configs for f in folds]
 
 
@@ -329,10 +330,9 @@ def run_task(task, job):
     """Train, fit the ELM and test one task; returns its result dict (:func:`save_result`
     writes it: whoever started the run owns the results, wherever the task ran)."""
     from numser.folds import Fold
-    from numser.features import Standardiser
     from numser.metrics import confusion_matrix, per_speaker_ua, task_scores, unweighted_accuracy
     from numser.models import build
-    from numser.train import TrainConfig, fit_elm, train
+    from numser.train import TrainConfig, fit_model
 
     def log(msg):
         print(f"[{task.name}] {msg}", file=sys.stderr, flush=True)
@@ -354,18 +354,15 @@ def run_task(task, job):
     x = {s: np.asarray(x_all[rows[m]]) for s, m in (("train", train_m), ("val", val_m),
                                                     ("test", test_m))}
     y = {"train": labels[train_m], "val": labels[val_m], "test": labels[test_m]}
-    if model.input_kind != "waveform":                     # per-bin / per-LLD, training split only
-        scaler = Standardiser().fit(x["train"])
-        x = {s: scaler.transform(v).astype(np.float32) for s, v in x.items()}
     log(f"{model!r}; train {len(y['train'])}, val {len(y['val'])}, test {len(y['test'])} "
         f"utterances")
     config = TrainConfig(batch_size=job["batch_size"], max_epochs=job["epochs"], lr=job["lr"],
                          patience=job["patience"] or None, seed=1000 * task.seed + task.fold)
     ckpt = os.path.join(job["checkpoints"], task.name + ".npz")
-    fit = train(model, x["train"], y["train"], x["val"], y["val"], config, checkpoint=ckpt, log=log)
+    # standardiser of the training split, early stopping on validation UA, the ELM (SPEC §5-6)
+    fitted = fit_model(model, x, y, config, checkpoint=ckpt, log=log, elm_seed=task.seed)
+    x, fit, elm_table = fitted["x"], fitted["fit"], fitted["elm_table"]
     t_train = time.time() - t0
-    elm_table = fit_elm(model, x["train"], y["train"], x["val"], y["val"], seed=task.seed) \
-        if model.per_step else None
     t1 = time.time()
     pred = model.predict(x["test"])
     test_speakers = speakers[test_m]
@@ -373,7 +370,8 @@ def run_task(task, job):
     result = {
         "task": task.name, "method": task.method, "config": model.config.label(),
         "kwargs": {k: list(v) if isinstance(v, tuple) else v for k, v in task.config},
-        "fold": task.fold, "seed": task.seed, "protocol": "pooled", "held_out": None,
+        "fold": task.fold, "seed": task.seed, "protocol": task.protocol,
+        "held_out": task.held_out,
         "n_params": model.n_params(), "paper_params_k": model.config.paper_params_k(),
         **task_scores(y["test"], pred),
         "val_ua": fit["best_val_ua"], "best_epoch": fit["best_epoch"], "history": fit["history"],
@@ -398,6 +396,8 @@ def run_task(task, job):
                   seconds=time.time() - t0 + earlier, resumed_after_epoch=fit["resumed_epoch"],
                   started=time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t0)),
                   finished=time.strftime("%Y-%m-%dT%H:%M:%S"), git_commit=job["git_commit"])
+    if job.get("keep_models"):     # written by save_result, beside the JSON and before it
+        result[MODEL_FILE_KEY] = _model_file(task, job, model, fitted, fold, result)
     log(f"test UA {result['test_ua']:.3f} (val {fit['best_val_ua']:.3f}), "
         f"{result['seconds']:.0f}s" + (f"; collapsed: {result['majority_share']:.0%} predicted "
                                        f"{CLASSES[result['majority_class']]}"
@@ -407,11 +407,44 @@ def run_task(task, job):
 
 def save_result(task, result, job):
     """Write a task's result JSON (atomically), then drop its checkpoint: the JSON holds what
-    matters. A kill between the two leaves a checkpoint of the last epoch: harmless."""
+    matters. A kill between the two leaves a checkpoint of the last epoch: harmless.
+
+    With ``--keep-models`` the task's model file (bytes in the result, so that a task run on a
+    Dask worker keeps its model too) is written first, as ``tasks/<task>.npz``.
+    """
+    model_file = result.pop(MODEL_FILE_KEY, None)
+    if model_file is not None:
+        with atomic_open(os.path.join(job["out"], "tasks", task.name + ".npz")) as f:
+            f.write(model_file)
     write_json(os.path.join(job["out"], "tasks", task.name + ".json"), result)
     ckpt = os.path.join(job["checkpoints"], task.name + ".npz")
     if os.path.exists(ckpt):
         os.remove(ckpt)
+
+
+#: The result key that carries a task's model file (bytes) from run_task to save_result.
+MODEL_FILE_KEY = "_model_file"
+
+
+def _model_file(task, job, model, fitted, fold, result):
+    """The task's model as the bytes of a model file (:mod:`numser.model_file`)."""
+    from numser.model_file import model_file_bytes
+    corpus_of = job["corpus_of"]
+    training = {
+        "corpora": sorted({corpus_of[s] for s in fold.train | fold.val}),
+        "speakers": {"train": sorted(fold.train), "val": sorted(fold.val)},
+        "test_speakers": sorted(fold.test),
+        "n_utterances": {k: result[f"n_{k}"] for k in ("train", "val", "test")},
+        "val_ua": float(result["val_ua"]), "test_ua": float(result["test_ua"]),
+        "best_epoch": result["best_epoch"], "epochs_run": len(result["history"]),
+        "history": result["history"], "elm_grid": result["elm"],
+        "train_config": {"lr": job["lr"], "batch_size": job["batch_size"],
+                         "max_epochs": job["epochs"], "patience": job["patience"] or None,
+                         "seed": 1000 * task.seed + task.fold},
+        "protocol": task.protocol, "held_out": task.held_out, "fold": task.fold,
+        "seed": task.seed, "task": task.name, "run": os.path.abspath(job["out"]),
+    }
+    return model_file_bytes(model, fitted["standardiser"], training=training)
 
 
 def _jsonable(value):
@@ -491,15 +524,7 @@ def local_outcomes(todo, job, jobs):
 
 # --- the run --------------------------------------------------------------------------------
 
-def _git_commit():
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, cwd=os.path.dirname(__file__), timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-SETTING_DEFAULTS = {"lr": 3e-3}
+SETTING_DEFAULTS = {"lr": 3e-3, "protocol": "pooled"}
 #: Settings that may grow between invocations on one --out: more seeds (each with its own split).
 GROWING_SETTINGS = ("seeds", "split")
 
@@ -553,9 +578,11 @@ def fold_splits(args, seeds, utterances):
     Raises ParameterError (too few speakers for the folds) or FileFormatError (a split file that
     does not fit the data) before any feature is extracted.
     """
-    from numser.folds import read_folds_csv, speaker_folds
+    from numser.folds import loco_folds, read_folds_csv, speaker_folds
     corpora = [u.corpus for u in utterances]
     speakers = [u.speaker for u in utterances]
+    if args.protocol == "loco":         # fold i tests the i-th corpus in sorted order
+        return {s: list(loco_folds(corpora, speakers, seed=s).values()) for s in seeds}
     if args.folds_from:
         split = read_folds_csv(args.folds_from, set(speakers))
         return {s: split[s] for s in seeds}
@@ -579,11 +606,17 @@ def _use_folds_file(args):
                              f"{', '.join(map(str, sorted(split)))})")
 
 
-def finished(task, out, log):
-    """True when the task's result file exists and reads back whole; a damaged one is reported."""
+def finished(task, out, log, keep_models=False):
+    """True when the task's result file exists and reads back whole; a damaged one is reported.
+
+    With ``keep_models`` a task whose model file is missing (a run started without
+    ``--keep-models``) is not finished: it is trained again (to the same result) for its model.
+    """
     from numser.report import read_task
     path = os.path.join(out, "tasks", task.name + ".json")
     if not os.path.exists(path):
+        return False
+    if keep_models and not os.path.exists(os.path.join(out, "tasks", task.name + ".npz")):
         return False
     try:
         read_task(path)
@@ -620,6 +653,17 @@ def _check_args(args):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise ParameterError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    if args.protocol == "loco":
+        used = [o for o, v in (("--folds", args.folds), ("--only-folds", args.only_folds),
+                               ("--folds-from", args.folds_from)) if v]
+        if used:
+            raise ParameterError(f"{', '.join(used)}: folds belong to the pooled protocol; "
+                                 "--protocol loco has one task per held-out corpus")
+        specs = args.corpus or ["synthetic"]
+        if len(specs) < 2 and not specs[0].strip().lower().startswith("manifest="):
+            # (a manifest may hold several corpora: counted once its rows are read)
+            raise ParameterError(f"--protocol loco needs at least two corpora (one to test, "
+                                 f"the others to train); got only {specs[0]!r}")
     if args.folds_from:
         _use_folds_file(args)
     args.folds = args.folds or 5
@@ -647,12 +691,14 @@ def _main(args, log):
         log(f"warning: byte-identical audio under {len(paths)} paths, all kept (listed in "
             f"run.json): {', '.join(paths)}")
     splits = fold_splits(args, seeds, utterances)
+    if args.protocol == "loco":
+        tasks = plan_tasks(args, sorted({u.corpus for u in utterances}))
     corpus_of = {u.speaker: u.corpus for u in utterances}
     settings = {"corpora": sorted(args.corpus or ["synthetic"]), "seeds": seeds,
                 "split": {str(s): _split_digest(f, corpus_of) for s, f in splits.items()},
                 "folds": args.folds, "epochs": args.epochs, "patience": args.patience, "lr": args.lr,
                 "batch_size": args.batch_size, "max_per_speaker": args.max_per_speaker,
-                "quick": args.quick, "n_utterances": len(utterances)}
+                "quick": args.quick, "n_utterances": len(utterances), "protocol": args.protocol}
     os.makedirs(args.out, exist_ok=True)
     check_run_settings(args.out, settings, {"identical_audio": identical})
     folds_csv = os.path.join(args.out, "folds.csv")
@@ -675,8 +721,9 @@ def _main(args, log):
                           "train": sorted(f.train)} for f in folds] for s, folds in splits.items()},
            "checkpoints": os.path.join(args.cache, "checkpoints", run_hash),
            "out": args.out, "tsne_fold": args.tsne_fold, "tsne_seed": min(seeds),
-           "tsne_iter": 300 if args.quick else 1000, "git_commit": _git_commit()}
-    todo = [t for t in tasks if not finished(t, args.out, log)]
+           "tsne_iter": 300 if args.quick else 1000, "git_commit": git_commit(),
+           "keep_models": args.keep_models, "corpus_of": corpus_of}
+    todo = [t for t in tasks if not finished(t, args.out, log, args.keep_models)]
     remote = args.scheduler not in (None, "local")
     log(f"tasks: {len(tasks)} planned, {len(tasks) - len(todo)} already done, {len(todo)} to run"
         f" ({'on the Dask cluster' if remote else f'{args.jobs} at a time'})")

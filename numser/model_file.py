@@ -12,6 +12,7 @@ and the validation UA. It loads with ``allow_pickle=False``. docs/predict.md des
 other feature settings, a damaged archive, a missing or misshapen array, ...).
 """
 import datetime
+import io
 import json
 import os
 import subprocess
@@ -89,6 +90,8 @@ def feature_settings(kind):
 def save_model_file(path, model, standardiser, *, training):
     """Write ``model`` with its standardiser and provenance to ``path`` (atomically).
 
+    The arguments are those of :func:`model_file_bytes`, which gives the same file as bytes.
+
     Parameters
     ----------
     path : str or PathLike
@@ -102,6 +105,17 @@ def save_model_file(path, model, standardiser, *, training):
         (``{"train": [...], "val": [...]}``) and ``val_ua`` (float); anything JSON-serialisable
         may be added (epochs, seed, learning rate, protocol, held-out corpus, ...).
     """
+    savez(path, **_model_file_arrays(model, standardiser, training))
+
+
+def model_file_bytes(model, standardiser, *, training):
+    """The bytes of the model file :func:`save_model_file` writes (to ship or store elsewhere)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **_model_file_arrays(model, standardiser, training))
+    return buffer.getvalue()
+
+
+def _model_file_arrays(model, standardiser, training):
     from numser.train import model_arrays
     if model.per_step and model.elm is None:
         raise ParameterError(f"{model.config.method} classifies with its ELM: fit it "
@@ -130,7 +144,7 @@ def save_model_file(path, model, standardiser, *, training):
         "training": training,
     }
     arrays["meta"] = np.array(json.dumps(meta, default=_plain))
-    savez(path, **arrays)
+    return arrays
 
 
 def _plain(value):

@@ -309,7 +309,66 @@ def build_results(out):
             "proposed": [_key(p) for p in proposed],
             "table4_rows": [_key(s) for s in table4],
             "figure_rows": [_key(s) for s in best_configurations(table4)],
-            "n_tasks": len(tasks), "time": run_time(tasks)}
+            "n_tasks": len(tasks), "time": run_time(tasks),
+            "loco": loco_results(tasks, summaries)}
+
+
+def loco_results(tasks, summaries):
+    """The leave-one-corpus-out table: UA per held-out corpus, their mean, WA, macro-F1, tests.
+
+    Per (method, configuration): ``ua[c]`` is the mean test UA over the seeds of the tasks that
+    held out corpus c; ``mean`` the mean of ``ua`` over the held-out corpora (None until every
+    corpus has a task); ``wa`` and ``macro_f1`` the means over all its tasks. ``tests`` pairs
+    every two rows by test speaker (each speaker is tested once per seed, in its corpus's task),
+    as the pooled protocol's significance tests do.
+    """
+    loco = [t for t in tasks if t.get("protocol") == "loco"]
+    if not loco:
+        return None
+    corpora = sorted({t["held_out"] for t in loco})
+    by_key = {_key(s): s for s in summaries}
+    rows = []
+    for (method, config), runs in group(loco).items():
+        ua = {c: float(np.mean([r["test_ua"] for r in runs if r["held_out"] == c]))
+              for c in corpora if any(r["held_out"] == c for r in runs)}
+        rows.append({"key": f"{method} ({config})", "method": method, "config": config,
+                     "ua": ua, "mean": float(np.mean(list(ua.values())))
+                     if len(ua) == len(corpora) else None,
+                     "wa": float(np.mean([r["wa"] for r in runs])),
+                     "macro_f1": float(np.mean([r["macro_f1"] for r in runs])),
+                     "n_tasks": len(runs), "seeds": sorted({r["seed"] for r in runs})})
+    tests = [{"a": a["key"], "b": b["key"],
+              "speaker": paired_test(by_key[a["key"]], by_key[b["key"]], "speaker")}
+             for i, a in enumerate(rows) for b in rows[i + 1:]]
+    return {"corpora": corpora, "rows": rows, "tests": tests}
+
+
+def _loco_lines(loco):
+    corpora = loco["corpora"]
+    lines = ["## Leave one corpus out — UA on each held-out corpus", "",
+             "Each column: trained on the other corpora (validation: 20 % of each training "
+             "corpus's speakers), tested on every speaker of that corpus. Mean: over the held-out "
+             "corpora. WA and macro-F1: mean over the tasks. Several seeds are averaged. The "
+             "tables below treat each held-out corpus as a fold.", "",
+             "| method | configuration | " + " | ".join(corpora) + " | mean UA | WA | macro-F1 |"
+             " tasks |", "|---|---|" + "---|" * (len(corpora) + 4)]
+    for r in loco["rows"]:
+        cells = [f"{r['ua'][c]:.3f}" if c in r["ua"] else "–" for c in corpora]
+        mean = "–" if r["mean"] is None else f"{r['mean']:.3f}"
+        lines.append(f"| {r['method']} | {r['config']} | " + " | ".join(cells)
+                     + f" | {mean} | {r['wa']:.3f} | {r['macro_f1']:.3f} | {r['n_tasks']} |")
+    if loco["tests"]:
+        lines += ["", "Between methods: two-sided Wilcoxon signed-rank tests on the per-speaker UAs "
+                  f"of every held-out speaker (averaged over seeds), α = {ALPHA:g}; ΔUA: mean "
+                  "over the speakers of model − vs.", "",
+                  "| model | vs | n (speakers) | ΔUA | p (speakers) | method |",
+                  "|---|---|---|---|---|---|"]
+        for t in loco["tests"]:
+            sp = t["speaker"]
+            delta = "–" if sp.get("mean_difference") is None else f"{sp['mean_difference']:+.3f}"
+            lines.append(f"| {t['a']} | {t['b']} | {sp['n']} | {delta} | "
+                         f"{_fmt_p(sp['pvalue'])} | {sp['method']} |")
+    return lines + [""]
 
 
 def _key(s):
@@ -343,8 +402,9 @@ def _run_line(settings):
     seeds = settings.get("seeds", [settings.get("seed")])
     return [f"Run: corpora {', '.join(settings.get('corpora', []))}; "
             f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}; "
-            f"{settings.get('folds')} speaker-independent folds; "
-            f"{settings.get('n_utterances')} utterances; at most {settings.get('epochs')} "
+            + ("leave one corpus out; " if settings.get("protocol") == "loco"
+               else f"{settings.get('folds')} speaker-independent folds; ")
+            + f"{settings.get('n_utterances')} utterances; at most {settings.get('epochs')} "
             f"epochs (patience {settings.get('patience')}).", ""]
 
 
@@ -459,6 +519,8 @@ def tables_markdown(results):
     """Table 3, Table 4, per-corpus UA, significance, Table 5 and cost as Markdown."""
     s_all = results["summaries"]
     lines = _run_line(results["settings"]) if results["settings"] else []
+    if results.get("loco"):
+        lines += _loco_lines(results["loco"])
     lines += _table3_lines(results) + _table4_lines(results)
     corpora = sorted({c for s in s_all for c in s["per_corpus_ua"]})
     if len(corpora) > 1:

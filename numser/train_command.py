@@ -51,6 +51,8 @@ def parse_args(argv=None):
                    help="LSTM cells of the 1D-CNN-LSTM (default 128)")
     p.add_argument("--context", type=int, default=1,
                    help="frames of context of the DNN-ELM input (default 1)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the validation speakers, weights, dropout and batches (default 0)")
     add_training_arguments(p)
     p.add_argument("--out", required=True, metavar="MODEL.npz", help="the model file to write")
     return p.parse_args(argv)

@@ -329,3 +329,82 @@ def test_damaged_task_result_is_reported_and_redone(quick_run, tmp_path):
     assert "4 already done, 1 to run" in proc.stderr
     ref = json.loads((out / "tasks" / victim.name).read_text())
     assert json.loads(victim.read_text())["y_pred"] == ref["y_pred"]
+
+
+# --- leave one corpus out, kept models ----------------------------------------------------------
+
+def test_loco_task_names():
+    cfg = (("context", 1),)
+    assert Task("dnn-elm", cfg, 0, 0, "loco", "emodb").name == "dnn-elm__context1__loco-emodb"
+    assert Task("dnn-elm", cfg, 1, 3, "loco", "emovo").name == "dnn-elm__context1__loco-emovo__seed3"
+    tasks = plan_tasks(parse_args(["--methods", "dnn-elm", "--protocol", "loco"]),
+                       ["a", "b", "c"])
+    assert [(t.fold, t.held_out, t.protocol) for t in tasks] == [(0, "a", "loco"), (1, "b", "loco"),
+                                                                  (2, "c", "loco")]
+
+
+@pytest.mark.slow
+def test_loco_over_three_corpora_never_trains_on_the_test_corpus(tmp_path):
+    from numser.model_file import load_model_file
+    corpora = {name: corpus_dir(name) for name in ("emodb", "ravdess", "emovo")}
+    out = tmp_path / "o"
+    proc = run_cv("--methods", "dnn-elm,lstm-elm", "--protocol", "loco", "--keep-models",
+                  "--epochs", 1, "--max-per-speaker", 4, "--jobs", 1,
+                  "--corpus", f"emodb={corpora['emodb']}", "--corpus", f"ravdess={corpora['ravdess']}",
+                  "--corpus", f"manifest={corpora['emovo']}", "--out", out, "--cache", tmp_path / "c",
+                  timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    speakers = {"emodb": 10, "ravdess": 24, "emovo": 6}
+    for method in ("dnn-elm", "lstm-elm"):
+        for held_out in speakers:
+            stem = next((out / "tasks").glob(f"{method}__*loco-{held_out}.json")).with_suffix("")
+            task = json.loads(stem.with_suffix(".json").read_text())
+            assert task["protocol"] == "loco" and task["held_out"] == held_out
+            tested = set(task["test_speakers"])
+            assert {s.split(":")[0] for s in tested} == {held_out}
+            assert len(tested) == speakers[held_out]             # every speaker of the corpus
+            training = load_model_file(stem.with_suffix(".npz")).meta["training"]
+            seen = set(training["speakers"]["train"]) | set(training["speakers"]["val"])
+            assert not seen & tested, f"{held_out} speakers leaked into training or validation"
+            assert not {s for s in seen if s.startswith(held_out + ":")}
+            assert sorted(training["corpora"]) == sorted(set(speakers) - {held_out})
+            val = training["speakers"]["val"]      # 20 % of each training corpus's speakers
+            assert sorted(s.split(":")[0] for s in val) == sorted(
+                c for c in speakers if c != held_out for _ in range(round(0.2 * speakers[c])))
+    results = json.loads((out / "results.json").read_text())
+    loco = results["loco"]
+    assert loco["corpora"] == ["emodb", "emovo", "ravdess"] and len(loco["rows"]) == 2
+    assert all(r["mean"] is not None and set(r["ua"]) == set(speakers) for r in loco["rows"])
+    (test,) = loco["tests"]                  # dnn-elm vs lstm-elm, paired by the 40 test speakers
+    sp = test["speaker"]
+    assert {test["a"], test["b"]} == {r["key"] for r in loco["rows"]}
+    assert sp["n"] + sp.get("n_zero", 0) == 40 or sp["method"] == "all differences zero"
+    assert 0 < sp["pvalue"] <= 1
+    tables = (out / "tables.md").read_text()
+    assert "## Leave one corpus out" in tables and "| emodb | emovo | ravdess | mean UA | WA |" in tables
+    assert json.loads((out / "run.json").read_text())["protocol"] == "loco"
+
+
+def test_loco_needs_two_corpora(tmp_path):
+    proc = run_cv("--protocol", "loco", "--corpus", "synthetic=4", "--out", tmp_path / "o",
+                  "--cache", tmp_path / "c", timeout=300)
+    assert "at least two corpora" in _one_error_line(proc)
+    proc = run_cv("--protocol", "loco", "--only-folds", "1", "--out", tmp_path / "o",
+                  "--cache", tmp_path / "c", timeout=120)
+    assert "pooled protocol" in _one_error_line(proc)
+
+
+def test_keep_models_writes_a_model_file_per_pooled_task(quick_run, tmp_path):
+    from numser.model_file import load_model_file
+    out, cache, _ = quick_run
+    kept = tmp_path / "kept"
+    shutil.copytree(out, kept)
+    proc = run_cv("--quick", "--methods", "dnn-elm", "--only-folds", "0", "--keep-models",
+                  "--out", kept, "--cache", cache)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "1 to run" in proc.stderr              # the task without a model file is redone
+    task = json.loads((kept / "tasks" / "dnn-elm__context1__fold0.json").read_text())
+    meta = load_model_file(kept / "tasks" / "dnn-elm__context1__fold0.npz").meta
+    assert meta["training"]["protocol"] == "pooled" and meta["training"]["fold"] == 0
+    assert meta["training"]["val_ua"] == task["val_ua"]
+    assert not set(meta["training"]["speakers"]["train"]) & set(task["test_speakers"])
