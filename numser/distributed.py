@@ -146,7 +146,7 @@ def dask_outcomes(todo, job, args, log):
         write_text(os.path.join(folder, marker), socket.gethostname() + "\n")
         remote_job = dict(job, checkpoints=folder, arrays=None)
         [job_future] = client.scatter([remote_job])
-        arrays = {kind: tuple(client.scatter(np.load(path)) for path in paths)
+        arrays = {kind: tuple(client.scatter(np.load(path), hash=False) for path in paths)
                   for kind, paths in job["arrays"].items()}
         run = uuid.uuid4().hex[:8]
         for task in todo:

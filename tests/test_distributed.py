@@ -197,6 +197,19 @@ def test_ctrl_c_and_resume_between_local_and_cluster(cluster, reference, tmp_pat
     _same_numbers(reference[0], out)
 
 
+@pytest.mark.slow
+def test_local_cluster_gives_the_same_numbers(reference, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "numser.cv", *PLAN, "--scheduler", "local",
+                           "--jobs", "2", "--out", str(tmp_path / "out"),
+                           "--cache", str(reference[1])],
+                          env=dict(ENV, NUMBA_NUM_THREADS="2"),    # cv gives each worker 1
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "LocalCluster of 2 worker processes (1 Numba threads each)" in proc.stderr
+    assert len(set(re.findall(r"tasks done  \(\S+ on (tcp://127\.0\.0\.1:\d+)", proc.stderr))) >= 1
+    _same_numbers(reference[0], tmp_path / "out")
+
+
 def test_scheduler_without_dask_says_what_to_install(tmp_path):
     # a stand-in `distributed` package that fails to import, as when Dask is not installed
     fake = tmp_path / "site" / "distributed"
