@@ -2,8 +2,8 @@
 
 One scheduler and two single-threaded worker processes (`dask scheduler` / `dask worker`, no
 nanny, so a killed worker stays dead) serve every test of this module. The plan is small: a
-10-speaker synthetic corpus, DNN-ELM, 3 folds, 6 epochs (about 3 s a task), so a kill after the
-first epoch lands in the middle of a task.
+10-speaker synthetic corpus, DNN-ELM, 3 folds, 4 epochs (a few seconds a task), so a kill
+after the first epoch lands in the middle of a task.
 """
 import json
 import os
@@ -21,7 +21,7 @@ distributed = pytest.importorskip(
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAN = ["--corpus", "synthetic=10", "--max-per-speaker", "12", "--methods", "dnn-elm",
-        "--folds", "3", "--epochs", "6", "--patience", "0"]
+        "--folds", "3", "--epochs", "4", "--patience", "0"]
 TASKS = [f"dnn-elm__context1__fold{f}" for f in range(3)]
 # Same Numba thread count as the workers: results may depend on it until the kernels are
 # thread-count independent.
@@ -124,7 +124,7 @@ def test_a_worker_killed_mid_task_loses_nothing(cluster, reference, tmp_path):
     try:
         def training_worker():
             for address, (proc, log) in cluster.workers.items():
-                m = re.search(r"\[(\S+)\] epoch  1/6", log.read_text())
+                m = re.search(r"\[(\S+)\] epoch  1/4", log.read_text())
                 if m:
                     return address, proc, m.group(1)
         killed, proc, task = _wait_for(training_worker, 120, "a worker to finish an epoch")
@@ -139,7 +139,7 @@ def test_a_worker_killed_mid_task_loses_nothing(cluster, reference, tmp_path):
     (survivor,) = [a for a in cluster.workers if a != killed]
     assert re.search(rf"{task} on {re.escape(survivor)}", log), log
     survivor_log = cluster.workers[survivor][1].read_text()
-    assert re.search(rf"\[{task}\] resumed from \S+ after epoch [1-5]\b", survivor_log)
+    assert re.search(rf"\[{task}\] resumed from \S+ after epoch [1-3]\b", survivor_log)
     _same_numbers(reference[0], out)
     assert not list((out / "tasks").glob(".*"))
     del cluster.workers[killed]                          # the other tests have one worker left
@@ -177,7 +177,7 @@ def test_ctrl_c_and_resume_between_local_and_cluster(cluster, reference, tmp_pat
     args = [*PLAN, "--out", str(out), "--cache", str(reference[1])]
     # 1. start locally; Ctrl-C in the middle of fold 1
     _interrupt([*args, "--jobs", "1"], tmp_path / "local.log",
-               lambda text: re.search(r"fold1\] epoch  2/6", text), "fold 1 to train")
+               lambda text: re.search(r"fold1\] epoch  1/4", text), "fold 1 to train")
     assert sorted(p.name for p in (out / "tasks").iterdir()) == [TASKS[0] + ".json"]
     # 2. go on on the cluster: fold 1 resumes on a worker from the checkpoint left locally;
     #    Ctrl-C on the client once a result is in: it stops and keeps what finished
@@ -185,7 +185,7 @@ def test_ctrl_c_and_resume_between_local_and_cluster(cluster, reference, tmp_pat
     _interrupt([*args, "--scheduler", cluster.address], log,
                lambda text: "1/2 tasks done" in text, "a result from the cluster")
     assert "1 already done, 2 to run" in log.read_text()
-    assert any(re.search(rf"\[{TASKS[1]}\] resumed from \S+ after epoch [2-5]\b",
+    assert any(re.search(rf"\[{TASKS[1]}\] resumed from \S+ after epoch [1-3]\b",
                          w[1].read_text()) for w in cluster.workers.values())
     done = list((out / "tasks").iterdir())
     assert len(done) >= 2
