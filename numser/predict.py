@@ -228,21 +228,22 @@ def write_csv(f, items, comment):
 
 
 def scores(items):
-    """UA, WA and the confusion matrix over the classified items that have a label, or None."""
-    from numser.metrics import accuracy, confusion_matrix, unweighted_accuracy
+    """UA, WA, macro-F1 and the confusion matrix over the classified labelled items, or None."""
+    from numser.metrics import accuracy, confusion_matrix, macro_f1, unweighted_accuracy
     known = [i for i in items if i.label is not None and i.proba is not None]
     if not known:
         return None
     y_true = np.array([i.label for i in known])
     y_pred = np.array([int(np.argmax(i.proba)) for i in known])
     return {"n": len(known), "ua": unweighted_accuracy(y_true, y_pred),
-            "wa": accuracy(y_true, y_pred), "confusion": confusion_matrix(y_true, y_pred)}
+            "wa": accuracy(y_true, y_pred), "macro_f1": macro_f1(y_true, y_pred),
+            "confusion": confusion_matrix(y_true, y_pred)}
 
 
 def format_scores(s):
     width = max(map(len, CLASSES))
-    lines = [f"predict: {s['n']} labelled files: UA {s['ua']:.3f}, WA {s['wa']:.3f} "
-             f"(chance UA {1 / len(CLASSES):.2f})",
+    lines = [f"predict: {s['n']} labelled files: UA {s['ua']:.3f}, WA {s['wa']:.3f}, "
+             f"macro-F1 {s['macro_f1']:.3f} (chance UA {1 / len(CLASSES):.2f})",
              "confusion (rows true, columns predicted): " + " ".join(f"{c:>{width}}" for c in CLASSES)]
     for c, row in zip(CLASSES, s["confusion"]):
         lines.append(f"  {c:>{width}} " + " ".join(f"{v:>{width}d}" for v in row))

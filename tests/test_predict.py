@@ -10,7 +10,7 @@ from scipy.signal import resample_poly
 
 from conftest import corpus_dir, run_numser
 from numser import CLASSES
-from numser.metrics import accuracy, unweighted_accuracy
+from numser.metrics import accuracy, macro_f1, unweighted_accuracy
 from numser.predict import COLUMNS
 
 pytestmark = pytest.mark.slow       # every test here trains (once) on two real corpora
@@ -41,7 +41,8 @@ def test_emovo_from_its_manifest_above_chance(emodb_ravdess_model):
     y_pred = np.array([CLASSES.index(r["label"]) for r in table])
     ua = unweighted_accuracy(y_true, y_pred)
     assert ua > 0.25, run.stderr                        # a model never trained on Italian
-    assert f"UA {ua:.3f}, WA {accuracy(y_true, y_pred):.3f}" in run.stderr
+    assert (f"UA {ua:.3f}, WA {accuracy(y_true, y_pred):.3f}, "
+            f"macro-F1 {macro_f1(y_true, y_pred):.3f}") in run.stderr
     assert "WA" in run.stderr and "confusion" in run.stderr
 
 
