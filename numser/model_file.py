@@ -196,6 +196,9 @@ def _load(path):
     with np.load(path, allow_pickle=False) as data:
         meta = _read_meta(path, data)
         config = _check_config(path, meta.get("config"))
+        if config["method"] != meta["method"]:
+            raise FileFormatError(path, f"method {meta['method']!r} but a {config['method']!r} "
+                                        "configuration", where="meta")
         arrays = {k: data[k] for k in data.files if k != "meta"}
     return _build(path, meta, config, arrays)
 
@@ -253,9 +256,28 @@ def _read_meta(path, data):
     if meta.get("features") != feature_settings(kind):
         raise FileFormatError(path, "made with feature settings other than this numser "
                                     "computes; retrain with this version", where="meta.features")
-    if not isinstance(meta.get("training"), dict):
-        raise FileFormatError(path, "no training provenance", where="meta.training")
+    for field in ("method", "label", "numser_version", "git_commit"):
+        if not isinstance(meta.get(field), str):
+            raise FileFormatError(path, f"'{field}' is missing or not text", where="meta")
+    _check_training(path, meta.get("training"))
     return meta
+
+
+def _check_training(path, training):
+    """The provenance every reader relies on: corpora, speakers and the validation UA."""
+    def strings(value):
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if not isinstance(training, dict):
+        raise FileFormatError(path, "no training provenance", where="meta.training")
+    speakers = training.get("speakers")
+    if not (strings(training.get("corpora")) and isinstance(speakers, dict)
+            and strings(speakers.get("train")) and strings(speakers.get("val"))):
+        raise FileFormatError(path, "corpora or speakers missing or not lists of names",
+                              where="meta.training")
+    ua = training.get("val_ua")
+    if isinstance(ua, bool) or not isinstance(ua, (int, float)) or not 0 <= ua <= 1:
+        raise FileFormatError(path, f"validation UA {ua!r} is not a number in [0, 1]",
+                              where="meta.training")
 
 
 #: Bounds that hold for every architecture the paper uses, with room; a file outside them is

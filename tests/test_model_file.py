@@ -78,6 +78,10 @@ def _meta_edit(edit):
     ("scaler", lambda a: a.pop("scaler_std"), "standardiser"),
     ("elm", lambda a: a.pop("elm_beta"), "ELM"),
     ("meta", lambda a: a.pop("meta"), "no 'meta'"),
+    ("label", _meta_edit(lambda m: m.pop("label")), "'label' is missing"),
+    ("mixed", _meta_edit(lambda m: m.update(method="lstm-elm")), "configuration"),
+    ("val_ua", _meta_edit(lambda m: m["training"].update(val_ua="high")), "validation UA"),
+    ("speakers", _meta_edit(lambda m: m["training"].update(speakers=None)), "speakers"),
     ("pickle", lambda a: a.update(meta=np.array([{"x": 1}], dtype=object)), "objects"),
 ])
 def test_foreign_or_edited_files_are_refused(saved, tmp_path, name, change, reason):
