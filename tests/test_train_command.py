@@ -1,11 +1,13 @@
 """``python -m numser.train``: one model on all given corpora, a speaker-independent validation
 split, an atomic self-contained model file; bad arguments give one line."""
 import numpy as np
+import pytest
 
 from conftest import run_numser
 from numser.model_file import load_model_file
 
 
+@pytest.mark.slow
 def test_trains_on_emodb_and_ravdess_with_held_out_validation_speakers(emodb_ravdess_model):
     path, run = emodb_ravdess_model
     meta = load_model_file(path).meta
@@ -33,6 +35,7 @@ def test_bad_arguments_print_one_line(tmp_path):
     assert run.returncode == 2 and "--epochs must be >= 1" in run.stderr
 
 
+@pytest.mark.slow
 def test_synthetic_model_predicts_its_own_corpus(tmp_path):
     out = tmp_path / "m.npz"
     run = run_numser("train", "--corpus", "synthetic=5", "--method", "lstm-elm", "--epochs", 1,
