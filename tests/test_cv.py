@@ -408,3 +408,19 @@ def test_keep_models_writes_a_model_file_per_pooled_task(quick_run, tmp_path):
     assert meta["training"]["protocol"] == "pooled" and meta["training"]["fold"] == 0
     assert meta["training"]["val_ua"] == task["val_ua"]
     assert not set(meta["training"]["speakers"]["train"]) & set(task["test_speakers"])
+
+
+@pytest.mark.slow
+def test_keep_models_on_a_dask_cluster_ships_the_model_file_to_the_client(tmp_path):
+    pytest.importorskip("distributed", reason="dask[distributed] is optional: pip install -e '.[dask]'")
+    from numser.model_file import load_model_file
+    out = tmp_path / "o"
+    proc = run_cv("--corpus", "synthetic=10", "--max-per-speaker", 8, "--methods", "dnn-elm",
+                  "--folds", 3, "--only-folds", 0, "--epochs", 1, "--scheduler", "local",
+                  "--jobs", 1, "--keep-models", "--out", out, "--cache", tmp_path / "c",
+                  timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    task = json.loads((out / "tasks" / "dnn-elm__context1__fold0.json").read_text())
+    assert "_model_file" not in task                   # the bytes went to the .npz, not the JSON
+    trained = load_model_file(out / "tasks" / "dnn-elm__context1__fold0.npz")
+    assert trained.meta["training"]["test_ua"] == task["test_ua"]
