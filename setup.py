@@ -19,8 +19,9 @@ setup(
         "numser-report=numser.report:main",
     ]},
     extras_require={
-        # dask[distributed]: tests/test_distributed.py starts a scheduler and workers.
-        "test": ["pytest", "dask[distributed]"],
+        # dask[distributed]: tests/test_distributed.py starts a scheduler and workers;
+        # hypothesis: the property-based fuzz battery of every file reader (tests/test_fuzz.py).
+        "test": ["pytest", "dask[distributed]", "hypothesis"],
         # `python -m numser.cv --scheduler ...`: tasks on a Dask cluster (docs/distributed.md).
         "dask": ["dask[distributed]"],
         # Optional independent reference for tests and benchmarks; a CPU build on these machines.

@@ -10,6 +10,12 @@ from scipy.signal import resample_poly
 
 from numser.errors import AudioError, ParameterError
 
+#: Largest up or down factor of the exact resampling ratio (sr / sr_orig in lowest terms). Every
+#: common rate (8 kHz … 384 kHz, 11.025 kHz family included) needs at most 441 for 16 kHz; an odd
+#: rate like 44101 Hz would need a 16000/44101 polyphase filter of ~900 000 taps, and a damaged
+#: header's 2^31 - 1 Hz one of 320 GiB.
+MAX_RESAMPLE_FACTOR = 10000
+
 #: What the corpus scan does with a file that fails; ends every AudioError message.
 _NEXT_STEP = "check or re-export the file, or drop it from the manifest (the corpus scan skips it)"
 
@@ -69,8 +75,9 @@ def load_audio(path, *, sr=16000):
         If ``sr`` is not a positive integer.
     AudioError
         If the file is missing, not a regular file, empty (0 bytes), not audio, corrupt or
-        truncated, holds 0 samples, or holds NaN or infinite samples. The message names the
-        file and the reason.
+        truncated, holds 0 samples, or holds NaN or infinite samples, or its sample rate has no
+        exact resampling ratio to ``sr`` with factors up to :data:`MAX_RESAMPLE_FACTOR` (a
+        damaged header, or an unusual rate). The message names the file and the reason.
 
     Notes
     -----
@@ -103,7 +110,13 @@ def load_audio(path, *, sr=16000):
 
     y = x[:, 0] if x.shape[1] == 1 else x.mean(axis=1)      # (n_samples,)
     if orig_sr != sr:
+        if orig_sr <= 0:
+            raise _fail(path, f"sample rate {orig_sr} Hz in the header")
         ratio = Fraction(int(sr), int(orig_sr))             # exact, already in lowest terms
+        if max(ratio.numerator, ratio.denominator) > MAX_RESAMPLE_FACTOR:
+            raise _fail(path, f"sample rate {orig_sr} Hz has no small exact ratio to {sr} Hz "
+                              f"({ratio.numerator}/{ratio.denominator}); a damaged header, or "
+                              f"resample the file to a common rate such as 16000 or 48000 Hz")
         y = resample_poly(y, ratio.numerator, ratio.denominator)
     return np.ascontiguousarray(y, dtype=np.float32)
 

@@ -10,8 +10,9 @@ import numpy as np
 
 from numser.atomic import atomic_open
 from numser.audio import load_audio, normalise_gain
-from numser.errors import AudioError, ParameterError
+from numser.errors import AudioError, FileFormatError, ParameterError
 from numser.lld import low_level_descriptors
+from numser.readers import is_number, read_json, read_npy, read_npz, require
 from numser.stft import fix_length, log_spectrogram
 
 #: Bump when a change alters any cached value, so old cache files are never read again.
@@ -236,12 +237,54 @@ class Standardiser:
 
     @classmethod
     def load(cls, path):
-        """Read a Standardiser written by :meth:`save`."""
-        with np.load(path, allow_pickle=False) as data:
-            return cls(data["mean"], data["std"])
+        """Read a Standardiser written by :meth:`save`; FileFormatError naming a damaged file."""
+        arrays = read_npz(path, "standardiser file")
+        mean, std = arrays.get("mean"), arrays.get("std")
+        require(mean is not None and std is not None and mean.ndim == 1 and mean.size > 0
+                and mean.shape == std.shape and mean.dtype.kind == std.dtype.kind == "f", path,
+                "must hold float arrays 'mean' and 'std' of one equal length")
+        require(np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all(), path,
+                "'mean' must be finite and 'std' finite and > 0")
+        return cls(mean, std)
 
 
 # ----------------------------------------------------------------------------- cache
+
+def read_range_entry(path):
+    """A cache entry ``range/<key>.json``: ``{"lo": float, "hi": float}`` or ``{"error": str}``.
+
+    Raises
+    ------
+    FileFormatError
+        Naming the file, when it is not such an object (damaged, cut off, lo > hi, NaN or
+        infinite bounds). The cache counts the entry as unreadable and recomputes it.
+    """
+    entry = read_json(path, "feature-cache entry")
+    require(isinstance(entry, dict), path, "not a feature-cache entry: not a JSON object")
+    if "error" in entry:
+        require(isinstance(entry["error"], str), path, "must be a string", "field 'error'")
+        return {"error": entry["error"]}
+    lo, hi = entry.get("lo"), entry.get("hi")
+    require(is_number(lo) and is_number(hi) and lo <= hi, path,
+            f"must hold finite numbers lo <= hi (a file's sample range), found lo={lo!r}, "
+            f"hi={hi!r}", "fields 'lo', 'hi'")
+    return {"lo": float(lo), "hi": float(hi)}
+
+
+def read_feature_entry(path, shape):
+    """A cache entry ``<kind>/<key>.npy``: one utterance's features, float32 of ``shape``, finite.
+
+    Raises
+    ------
+    FileFormatError
+        Naming the file, when it is damaged or holds another shape, dtype or non-finite values.
+    """
+    x = read_npy(path, "feature-cache entry")
+    require(x.shape == tuple(shape) and x.dtype == np.float32, path,
+            f"holds {x.dtype} of shape {x.shape}, expected float32 of shape {tuple(shape)}")
+    require(np.isfinite(x).all(), path, "holds NaN or infinite values")
+    return x
+
 
 def _file_identity(path):
     """(absolute path, size, mtime_ns) of a file, or None when it cannot be stat'ed."""
@@ -287,13 +330,9 @@ class _Cache:
         if not os.path.exists(path):
             return None
         try:
-            with open(path, encoding="utf-8") as f:
-                entry = json.load(f)
-            if not (isinstance(entry.get("error"), str)
-                    or (isinstance(entry.get("lo"), float) and isinstance(entry.get("hi"), float))):
-                raise ValueError("unexpected content")
-        except (OSError, ValueError, AttributeError):
-            self.corrupt += 1
+            entry = read_range_entry(path)
+        except FileFormatError:
+            self.corrupt += 1                  # recomputed and rewritten by the caller
             return None
         self.read += 1
         return entry
@@ -307,10 +346,8 @@ class _Cache:
         if not os.path.exists(path):
             return None
         try:
-            x = np.load(path, allow_pickle=False)
-            if x.shape != shape or x.dtype != np.float32:
-                raise ValueError(f"shape {x.shape} dtype {x.dtype}")
-        except (OSError, ValueError, EOFError):
+            x = read_feature_entry(path, shape)
+        except FileFormatError:
             self.corrupt += 1
             return None
         self.read += 1

@@ -13,17 +13,18 @@ configuration with the best mean UA (:func:`best_configurations`); ``confusion.p
 ``tsne_*.png`` files cover every row.
 """
 import glob
-import json
 import os
 import sys
 
 import numpy as np
 
-from numser import CLASSES, FileFormatError
+from numser import CLASSES
 from numser.atomic import atomic_open, write_json, write_text
 from numser.errors import FileFormatError
 from numser.metrics import row_normalised, task_scores
+from numser.readers import read_json, require
 from numser.stats import wilcoxon
+from numser.taskfile import read_task as check_task
 
 PROPOSED = ("3d-cnn-dnn", "3d-cnn-dnn-elm")
 ORDER = ("dnn-elm", "lstm-elm", "1d-cnn-lstm", "2d-cnn-lstm", "2d-cnn-lstm-dnn", "3d-cnn-dnn",
@@ -35,36 +36,17 @@ ALPHA = 0.01
 FIGURE_METHODS = ("dnn-elm", "lstm-elm", "2d-cnn-lstm-dnn", "3d-cnn-dnn")
 
 
-#: What a task result must hold to enter the tables (older files lack the newer fields, which
-#: :func:`read_task` fills in).
-TASK_FIELDS = {"task": str, "method": str, "config": str, "kwargs": dict, "fold": int,
-               "n_params": int, "test_ua": (int, float), "per_speaker_ua": dict,
-               "confusion": list, "y_true": list, "y_pred": list, "test_speakers": list,
-               "history": list, "seconds_train": (int, float), "seconds_eval": (int, float),
-               "finished": str}
-
-
 def read_task(path):
-    """One task result file, checked and completed; FileFormatError when it is damaged.
+    """One task result file, checked (:func:`numser.taskfile.read_task`) and completed;
+    FileFormatError naming the file and the field when it is damaged.
 
     Files written before seeds, WA/macro-F1 and the collapse check existed read as seed 0,
     protocol ``"pooled"``, and get ``wa``, ``macro_f1``, ``collapsed``, ``majority_class`` and
     ``majority_share`` computed from their ``y_true`` and ``y_pred``.
     """
-    try:
-        with open(path, encoding="utf-8") as f:
-            task = json.load(f)
-    except (OSError, ValueError) as e:           # truncated, not JSON, not UTF-8
-        raise FileFormatError(path, f"damaged task result ({str(e)[:120]})") from None
-    if not isinstance(task, dict):
-        raise FileFormatError(path, "damaged task result (not a JSON object)")
-    for field, kind in TASK_FIELDS.items():
-        if not isinstance(task.get(field), kind) or isinstance(task.get(field), bool):
-            raise FileFormatError(path, f"damaged task result (field {field!r} missing or "
-                                        "of the wrong type)")
-    if len(task["y_true"]) != len(task["y_pred"]) or not task["y_true"]:
-        raise FileFormatError(path, "damaged task result (y_true and y_pred differ in length "
-                                    "or are empty)")
+    task = check_task(path)        # every field the tables use, typed and in range
+    if not task["y_true"]:
+        raise FileFormatError(path, "damaged task result (no test utterance)", where="field 'y_true'")
     task.setdefault("seed", 0)
     task.setdefault("protocol", "pooled")
     task.setdefault("held_out", None)
@@ -287,9 +269,10 @@ def build_results(out):
     """Summaries and significance tests of a run folder, as one JSON-able dict."""
     tasks = load_tasks(out)
     settings = {}
-    if os.path.exists(os.path.join(out, "run.json")):
-        with open(os.path.join(out, "run.json"), encoding="utf-8") as f:
-            settings = json.load(f)
+    run_json = os.path.join(out, "run.json")
+    if os.path.exists(run_json):
+        settings = read_json(run_json, "run settings file")
+        require(isinstance(settings, dict), run_json, "not a run settings file: not a JSON object")
     summaries = [summarise(runs) for runs in group(tasks).values()]
     table4 = table4_rows(summaries)
     proposed = [s for s in table4 if s["method"] in PROPOSED]

@@ -11,14 +11,14 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from numser import CLASSES, ParameterError
-from numser.errors import FileFormatError
+from numser import CLASSES, FileFormatError, ParameterError
 from numser.atomic import savez
 from numser.elm import select_elm, utterance_functionals
 from numser.memory import keep_freed_memory
 from numser.metrics import unweighted_accuracy
 from numser.nn.adam import Adam
 from numser.nn.loss import softmax_cross_entropy
+from numser.readers import array_like, is_int, is_number, read_npz, require
 
 
 @dataclass(frozen=True)
@@ -273,37 +273,121 @@ def _save_checkpoint(path, model, adam, shuffle, state, config):
 
 
 def _load_checkpoint(path, model, adam, shuffle, config):
-    """Restore model, Adam, shuffle and dropout generators; FileFormatError if it is damaged.
+    """Restore model, Adam, shuffler and dropout generators from a checked checkpoint.
 
-    Nothing is changed unless the whole checkpoint reads back: every array is read and checked
-    against the model's shapes first.
+    Nothing is changed unless the whole checkpoint reads back and passes
+    :func:`read_checkpoint`; a FileFormatError leaves the model as it was (``train`` then starts
+    the task over).
     """
-    params = model.parameters()
-    try:
-        with np.load(path) as data:
-            meta = json.loads(str(data["meta"]))
-            weights = [data[f"param_{i}"] for i in range(len(params))]
-            best = [data[f"best_{i}"].copy() for i in range(len(params))]
-            adam_state = _unflatten_adam({k[5:]: data[k] for k in data.files
-                                          if k.startswith("adam_")})
-        state = {"epoch": int(meta["epoch"]), "history": list(meta["history"]), "best": best,
-                 "best_val_ua": float(meta["best_val_ua"]), "best_epoch": int(meta["best_epoch"])}
-        shapes = [p.shape for p, _ in params]
-        if [w.shape for w in weights] != shapes or [b.shape for b in best] != shapes:
-            raise ValueError("its arrays do not have the model's shapes")
-        generators, shuffle_state = meta["generators"], meta["shuffle"]
-        adam.load_state_dict(adam_state)       # the caller starts a fresh Adam if this fails
-    except Exception as e:        # noqa: BLE001 — truncated zip, bad JSON, missing key: all damage
-        raise FileFormatError(path, f"damaged checkpoint ({type(e).__name__}: {str(e)[:100]})") \
-            from None
+    saved = read_checkpoint(path, model, config)
+    for (p, _), value in zip(model.parameters(), saved["params"]):
+        p[...] = value
+    adam.load_state_dict(saved["adam"])
+    shuffle.bit_generator.state = saved["meta"]["shuffle"]
+    for g, s in zip(_generators(model), saved["meta"]["generators"]):
+        g.bit_generator.state = s
+    meta = saved["meta"]
+    return {"epoch": meta["epoch"], "history": meta["history"], "best": saved["best"],
+            "best_val_ua": float(meta["best_val_ua"]), "best_epoch": meta["best_epoch"]}
+
+
+def read_checkpoint(path, model, config):
+    """Read and check a checkpoint written by :func:`train` for ``model`` and ``config``.
+
+    Returns
+    -------
+    dict with ``meta`` (epoch, history, best epoch and UA, generator states), ``params`` and
+    ``best`` (lists of arrays shaped like ``model.parameters()``, finite) and ``adam`` (a state
+    for :meth:`numser.nn.adam.Adam.load_state_dict`).
+
+    Raises
+    ------
+    FileFormatError
+        The file is not a whole checkpoint of this model: cut off or damaged, an array missing or
+        of another shape or not finite, an epoch count or history that does not add up, a random
+        generator state that cannot be restored. The message names the file and the array or
+        field; :func:`train` reports it and starts the task over.
+    ParameterError
+        The checkpoint is whole but was written with another training configuration.
+    """
+    arrays = read_npz(path, "training checkpoint")
+    meta = _checkpoint_meta(path, arrays)
     if meta.get("config") != asdict(config):
         raise ParameterError(f"{path}: checkpoint was written with a different training "
                              f"config {meta.get('config')}; delete it to start over")
-    for (p, _), w in zip(params, weights):
-        p[...] = w
-    shuffle.bit_generator.state = shuffle_state
-    for g, s in zip(_generators(model), generators):
-        g.bit_generator.state = s
+    epoch = meta.get("epoch")
+    require(is_int(epoch, 1, config.max_epochs), path,
+            f"must be an integer in 1..{config.max_epochs}, found {epoch!r}", "field 'epoch'")
+    history = meta.get("history")
+    require(isinstance(history, list) and len(history) == epoch and all(
+        isinstance(h, dict) and h.get("epoch") == i + 1 and is_number(h.get("seconds"), 0.0)
+        and is_number(h.get("val_ua"), 0.0, 1.0) and is_number(h.get("loss"), finite=False)
+        for i, h in enumerate(history)), path,
+        f"must list epochs 1..{epoch} with loss, val_ua and seconds", "field 'history'")
+    require(is_int(meta.get("best_epoch"), 0, epoch), path,
+            f"must be an integer in 0..{epoch}", "field 'best_epoch'")
+    require(is_number(meta.get("best_val_ua"), -1.0, 1.0), path, "must be a number in [-1, 1]",
+            "field 'best_val_ua'")
+    generators = meta.get("generators")
+    require(isinstance(generators, list) and len(generators) == len(_generators(model)), path,
+            f"must hold {len(_generators(model))} generator states", "field 'generators'")
+    for name, state in [("shuffle", meta.get("shuffle"))] + [
+            (f"generators[{i}]", s) for i, s in enumerate(generators)]:
+        _check_generator_state(path, name, state)
+    own = [p for p, _ in model.parameters()]
+    shapes = [p.shape for p in own]
+    params = [array_like(path, arrays, f"param_{i}", s) for i, s in enumerate(shapes)]
+    best = [array_like(path, arrays, f"best_{i}", s).astype(p.dtype)
+            for i, (s, p) in enumerate(zip(shapes, own))]
+    adam = _checkpoint_adam(path, arrays, shapes)
+    for key in ("lr", "beta1", "beta2", "eps"):
+        require(float(adam[key]) == getattr(config, key), path,
+                f"Adam's {key} {float(adam[key])!r} is not the config's {getattr(config, key)!r}",
+                f"array 'adam_{key}'")
+    adam["m"] = [m.astype(p.dtype) for m, p in zip(adam["m"], own)]
+    adam["v"] = [v.astype(p.dtype) for v, p in zip(adam["v"], own)]
+    return {"meta": meta, "params": params, "best": best, "adam": adam}
+
+
+def _checkpoint_meta(path, arrays):
+    require("meta" in arrays, path, "array 'meta' is missing: not a numser checkpoint")
+    meta = arrays["meta"]
+    require(meta.ndim == 0 and meta.dtype.kind == "U", path, "must be one JSON string",
+            "array 'meta'")
+    try:
+        meta = json.loads(str(meta))
+    except (ValueError, RecursionError) as e:
+        raise FileFormatError(path, f"not JSON ({type(e).__name__})", "array 'meta'") from None
+    require(isinstance(meta, dict), path, "must be a JSON object", "array 'meta'")
+    return meta
+
+
+def _check_generator_state(path, name, state):
+    """A bit-generator state that a fresh generator of numser's kind accepts."""
+    try:
+        np.random.default_rng(0).bit_generator.state = state
+    except Exception:                          # noqa: BLE001 - any refusal means a bad state
+        raise FileFormatError(path, "not a random generator state numser wrote",
+                              f"field '{name}'") from None
+
+
+def _checkpoint_adam(path, arrays, shapes):
+    """Adam's state_dict from the ``adam_*`` arrays, checked against the parameter shapes."""
+    state = {}
+    for key in ("lr", "beta1", "beta2", "eps", "t"):
+        a = arrays.get(f"adam_{key}")
+        require(a is not None and a.ndim == 0 and a.dtype.kind in "fiu"
+                and np.isfinite(a) and a >= 0, path,
+                "must be a finite number >= 0", f"array 'adam_{key}'")
+        state[key] = a[()]
+    require(float(state["t"]).is_integer(), path, "must be an integer", "array 'adam_t'")
+    for key in ("m", "v"):
+        n = arrays.get(f"adam_{key}_len")
+        require(n is not None and n.ndim == 0 and n.dtype.kind in "iu" and n == len(shapes),
+                path, f"must be {len(shapes)} (one per parameter)", f"array 'adam_{key}_len'")
+        state[key] = [array_like(path, arrays, f"adam_{key}_{i}", s) for i, s in enumerate(shapes)]
+    require(all((v >= 0).all() for v in state["v"]), path,
+            "second moments must be >= 0", "arrays 'adam_v_*'")
     return state
 
 

@@ -86,3 +86,14 @@ def emodb_ravdess_model(tmp_path_factory):
                      "--cache", folder / "cache", "--out", out)
     assert run.returncode == 0, run.stderr
     return out, run
+
+
+#: Malformed inputs the fuzz battery (tests/test_fuzz.py) tried, per reader; printed at the end.
+FUZZ_COUNTS = {}
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FUZZ_COUNTS:
+        terminalreporter.write_sep("-", "fuzz battery: inputs tried per reader")
+        for reader, n in sorted(FUZZ_COUNTS.items()):
+            terminalreporter.write_line(f"{reader:>22}: {n}")
