@@ -32,13 +32,13 @@ from numser.corpora import read_manifest
 from numser.features import Standardiser, read_feature_entry, read_range_entry
 from numser.taskfile import read_task
 
-FAST, DEEP = 60, 600
+FAST, DEEP = 60, 300
 DEPTHS = [FAST, pytest.param(DEEP, marks=pytest.mark.slow, id="deep")]
 
 
 def fuzz_settings(n):
     # derandomize: the default run tries the same inputs on every machine (CI is reproducible).
-    return settings(max_examples=n, deadline=None, database=None, derandomize=n == FAST,
+    return settings(max_examples=n, deadline=None, database=None, derandomize=n < DEEP,
                     suppress_health_check=list(HealthCheck))
 
 
@@ -558,4 +558,100 @@ def test_checkpoint_damaged(tmp_path, checkpoint_bytes, n):
     def run(blob):
         attempt("checkpoint", read, path, blob, check_resumed,
                 errors=(FileFormatError, ParameterError))
+    run()
+
+
+# --- model file (numser.model_file) -----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def model_file_bytes(tmp_path_factory):
+    """The smallest model file: a DNN-ELM (141 060 weights, 574 KB) with an ELM fitted on random
+    LLDs; training is irrelevant to the reader."""
+    from numser.model_file import save_model_file
+    from numser.models import build
+    from numser.train import fit_elm
+    rng = np.random.default_rng(0)
+    model = build("dnn-elm", seed=0)
+    x = rng.standard_normal((8, 198, 32)).astype(np.float32)
+    y = np.arange(8) % 4
+    fit_elm(model, x, y, x, y, hidden_grid=(8,), C_grid=(1.0,))
+    path = tmp_path_factory.mktemp("model") / "m.npz"
+    save_model_file(path, model, Standardiser().fit(x),
+                    training={"corpora": ["c"], "speakers": {"train": ["c:1"], "val": ["c:2"]},
+                              "val_ua": 0.5})
+    return path.read_bytes()
+
+
+def check_trained_model(trained):
+    x = np.random.default_rng(2).standard_normal((2,) + trained.model.input_shape)
+    p = trained.predict_proba(x.astype(np.float32))
+    assert p.shape == (2, len(CLASSES)) and np.isfinite(p).all()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-4)
+
+
+def model_file_cuts(data, stride):
+    """Short prefixes, every ``stride``-th length, and every 7th of the last 3 KB (zip directory)."""
+    n = len(data)
+    lengths = set(range(64)) | set(range(0, n, stride)) | set(range(max(0, n - 3072), n, 7))
+    return [data[:k] for k in sorted(lengths)]
+
+
+def test_model_file_valid_sample_loads(tmp_path, model_file_bytes):
+    from numser.model_file import load_model_file
+    assert attempt("model file", load_model_file, tmp_path / "m.npz", model_file_bytes,
+                   check_trained_model) == "loaded"
+
+
+@pytest.mark.parametrize("stride", [20011, pytest.param(997, marks=pytest.mark.slow, id="deep")])
+def test_model_file_truncated(tmp_path, model_file_bytes, stride):
+    from numser.model_file import load_model_file
+    outcomes = {attempt("model file", load_model_file, tmp_path / "m.npz", d, check_trained_model)
+                for d in model_file_cuts(model_file_bytes, stride)}
+    assert outcomes == {"refused"}
+
+
+def damaged_model_file(data):
+    """A strategy: the model file's arrays with one removed or replaced, or its meta damaged."""
+    arrays = dict(np.load(io.BytesIO(data)))
+    meta = json.loads(str(arrays["meta"]))
+    replacements = st.sampled_from([
+        np.zeros((2, 2), np.float32), np.full((32,), np.nan, np.float32),
+        np.full((32,), np.inf, np.float32), np.zeros(32, np.float32), np.zeros((32,), np.int64),
+        np.array("text"), np.array(7), np.zeros(0), np.full((32,), 3e38, np.float32)])
+
+    @st.composite
+    def damaged(draw):
+        out = dict(arrays)
+        action = draw(st.sampled_from(["remove", "replace", "meta", "meta_inner", "add"]))
+        key = draw(st.sampled_from(sorted(out)))
+        if action == "remove":
+            del out[key]
+        elif action == "replace":
+            out[key] = draw(replacements)
+        elif action == "meta":
+            out["meta"] = np.array(draw(damaged_json(meta)).decode())
+        elif action == "meta_inner":
+            field = draw(st.sampled_from(["config", "input", "features", "training", "elm"]))
+            inner = json.loads(json.dumps(meta))
+            if isinstance(inner.get(field), dict) and inner[field]:
+                inner[field] = json.loads(draw(damaged_json(inner[field])).decode())
+            out["meta"] = np.array(json.dumps(inner, allow_nan=True))
+        else:
+            out[draw(st.text(min_size=1, max_size=6))] = draw(replacements)
+        buf = io.BytesIO()
+        np.savez(buf, **out)
+        return buf.getvalue()
+    return damaged()
+
+
+@pytest.mark.parametrize("n", [30, pytest.param(300, marks=pytest.mark.slow, id="deep")])
+def test_model_file_damaged(tmp_path, model_file_bytes, n):
+    from numser.model_file import load_model_file
+    path = tmp_path / "m.npz"
+
+    @fuzz_settings(n)
+    @given(damaged_model_file(model_file_bytes) | flips(model_file_bytes)
+           | st.binary(max_size=300) | st.just(_npy(np.zeros(3))))
+    def run(blob):
+        attempt("model file", load_model_file, path, blob, check_trained_model)
     run()
