@@ -260,7 +260,7 @@ def read_range_entry(path):
         infinite bounds). The cache counts the entry as unreadable and recomputes it.
     """
     entry = read_json(path, "feature-cache entry")
-    require(isinstance(entry, dict), path, "not a feature-cache entry: not a JSON object")
+    require(isinstance(entry, dict), path, "damaged feature-cache entry: not a JSON object")
     if "error" in entry:
         require(isinstance(entry["error"], str), path, "must be a string", "field 'error'")
         return {"error": entry["error"]}

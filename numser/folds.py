@@ -344,8 +344,9 @@ def read_folds_csv(path, speakers=None):
         UTF-8 CSV, wrong header, a row without 5 cells, a bad seed, fold or role, an empty corpus
         or speaker, the same speaker twice in one fold (in two roles or twice in one), a speaker
         unknown to the data, a fold that misses a speaker of the data or has no test, validation
-        or training speaker, or fold numbers not 0..F-1 for every seed. Any bytes either parse
-        or raise this error.
+        or training speaker, fold numbers not 0..F-1 for every seed, or a speaker of a seed
+        tested in no fold or in two (e.g. a file cut off after a whole fold). Any bytes either
+        parse or raise this error.
     """
     from numser.errors import FileFormatError
     known = None if speakers is None else set(speakers)
@@ -406,7 +407,25 @@ def _folds_from_assignments(path, assigned, known):
                                             f"{missing[0]!r} (nor {len(missing) - 1} other(s)) of "
                                             "the data: every fold must give every speaker a role")
             out[s].append(Fold(f, groups["test"], groups["val"], groups["train"]))
+        _check_tested_once(path, s, out[s])
     return out
+
+
+def _check_tested_once(path, seed, folds):
+    """Each speaker is tested in exactly one fold of a seed (SPEC §6): a file cut off after a
+    whole fold would otherwise read as a run with fewer folds."""
+    from numser.errors import FileFormatError
+    tested = {}
+    for fold in folds:
+        for speaker in fold.test:
+            tested[speaker] = tested.get(speaker, 0) + 1
+    everyone = set().union(*(f.train | f.val | f.test for f in folds))
+    wrong = sorted(s for s in everyone if tested.get(s, 0) != 1)
+    if wrong:
+        raise FileFormatError(path, f"seed {seed}: speaker {wrong[0]!r} is tested in "
+                                    f"{tested.get(wrong[0], 0)} of the {len(folds)} folds "
+                                    f"({len(wrong)} speaker(s) so); each must be tested in "
+                                    f"exactly one (a file cut off after a fold?)")
 
 
 def _short(values, n=8):

@@ -30,12 +30,12 @@ def read_json(path, what="JSON file"):
     except OSError as e:
         raise FileFormatError(path, f"cannot be read ({e.strerror})") from None
     except UnicodeDecodeError as e:
-        raise FileFormatError(path, f"not a {what}: not UTF-8 text (byte {e.start})") from None
+        raise FileFormatError(path, f"damaged {what}: not UTF-8 text (byte {e.start})") from None
     except json.JSONDecodeError as e:
-        raise FileFormatError(path, f"not a {what}: {e.msg} at line {e.lineno} column {e.colno} "
-                                    f"(damaged or cut off?)") from None
+        raise FileFormatError(path, f"damaged {what}: {e.msg} at line {e.lineno} column "
+                                    f"{e.colno} (cut off, or not JSON)") from None
     except (ValueError, RecursionError) as e:     # e.g. nesting too deep, a huge integer
-        raise FileFormatError(path, f"not a {what} ({_why(e)})") from None
+        raise FileFormatError(path, f"damaged {what} ({_why(e)})") from None
 
 
 def read_npz(path, what=".npz archive"):
@@ -50,16 +50,17 @@ def read_npz(path, what=".npz archive"):
     except OSError as e:
         raise FileFormatError(path, f"cannot be read ({e.strerror or _why(e)})") from None
     except Exception as e:                         # noqa: BLE001 - every parse failure is one
-        raise FileFormatError(path, f"not a {what} ({_why(e)})") from None
+        raise FileFormatError(path, f"damaged {what} ({_why(e)})") from None
     if not isinstance(data, np.lib.npyio.NpzFile):
-        raise FileFormatError(path, f"not a {what}: it holds a single array, not an archive")
+        raise FileFormatError(path, f"damaged {what}: it holds a single array, not an archive")
     out = {}
     with data:
         for name in data.files:
             try:
                 out[name] = data[name]
             except Exception as e:                 # noqa: BLE001 - same: the file is damaged
-                raise FileFormatError(path, f"damaged member '{name}' ({_why(e)})") from None
+                raise FileFormatError(path, f"damaged {what}: member '{name}' ({_why(e)})") \
+                    from None
     return out
 
 
@@ -70,10 +71,10 @@ def read_npy(path, what=".npy array"):
     except OSError as e:
         raise FileFormatError(path, f"cannot be read ({e.strerror or _why(e)})") from None
     except Exception as e:                         # noqa: BLE001 - every parse failure is one
-        raise FileFormatError(path, f"not a {what} ({_why(e)})") from None
+        raise FileFormatError(path, f"damaged {what} ({_why(e)})") from None
     if not isinstance(data, np.ndarray):
         data.close()
-        raise FileFormatError(path, f"not a {what}: it is an .npz archive, not one array")
+        raise FileFormatError(path, f"damaged {what}: it is an .npz archive, not one array")
     return data
 
 

@@ -13,6 +13,7 @@ configuration with the best mean UA (:func:`best_configurations`); ``confusion.p
 ``tsne_*.png`` files cover every row.
 """
 import glob
+import json
 import os
 import sys
 
@@ -272,7 +273,7 @@ def build_results(out):
     run_json = os.path.join(out, "run.json")
     if os.path.exists(run_json):
         settings = read_json(run_json, "run settings file")
-        require(isinstance(settings, dict), run_json, "not a run settings file: not a JSON object")
+        require(isinstance(settings, dict), run_json, "damaged run settings file: not a JSON object")
     summaries = [summarise(runs) for runs in group(tasks).values()]
     table4 = table4_rows(summaries)
     proposed = [s for s in table4 if s["method"] in PROPOSED]

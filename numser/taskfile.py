@@ -82,6 +82,12 @@ CHECKS = {
     "seed": (lambda v: is_int(v, 0), "an integer >= 0"),
     "protocol": (lambda v: v in ("pooled", "loco"), "'pooled' or 'loco'"),
     "held_out": (lambda v: v is None or isinstance(v, str), "null or a corpus name"),
+    "wa": (lambda v: is_number(v, 0.0, 1.0), "a number in [0, 1]"),
+    "macro_f1": (lambda v: is_number(v, 0.0, 1.0), "a number in [0, 1]"),
+    "collapsed": (lambda v: isinstance(v, bool), "true or false"),
+    "majority_class": (lambda v: is_int(v, 0, len(CLASSES) - 1),
+                       f"a class index 0..{len(CLASSES) - 1}"),
+    "majority_share": (lambda v: is_number(v, 0.0, 1.0), "a number in [0, 1]"),
     "tsne": (lambda v: isinstance(v, list) and all(
         isinstance(p, list) and len(p) == 2 and all(is_number(c) for c in p) for p in v),
         "a list of [x, y] pairs of finite numbers"),
@@ -111,7 +117,7 @@ def read_task(path):
         missing or of the wrong type or range, or lists of different lengths.
     """
     task = read_json(path, "task result")
-    require(isinstance(task, dict), path, f"not a task result: a JSON {type(task).__name__}, "
+    require(isinstance(task, dict), path, f"damaged task result: a JSON {type(task).__name__}, "
                                           f"not an object; delete it and rerun the task")
     missing = [k for k in REQUIRED if k not in task]
     require(not missing, path, f"field(s) {', '.join(missing)} missing; delete the file and "

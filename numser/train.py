@@ -310,7 +310,7 @@ def read_checkpoint(path, model, config):
     ParameterError
         The checkpoint is whole but was written with another training configuration.
     """
-    arrays = read_npz(path, "training checkpoint")
+    arrays = read_npz(path, "checkpoint")
     meta = _checkpoint_meta(path, arrays)
     if meta.get("config") != asdict(config):
         raise ParameterError(f"{path}: checkpoint was written with a different training "
@@ -350,7 +350,8 @@ def read_checkpoint(path, model, config):
 
 
 def _checkpoint_meta(path, arrays):
-    require("meta" in arrays, path, "array 'meta' is missing: not a numser checkpoint")
+    require("meta" in arrays, path, "damaged checkpoint: array 'meta' is missing (not a numser "
+                                    "checkpoint?)")
     meta = arrays["meta"]
     require(meta.ndim == 0 and meta.dtype.kind == "U", path, "must be one JSON string",
             "array 'meta'")

@@ -30,7 +30,7 @@ from numser import CLASSES, AudioError, FileFormatError, ParameterError
 from numser.audio import load_audio
 from numser.corpora import read_manifest
 from numser.features import Standardiser, read_feature_entry, read_range_entry
-from numser.taskfile import read_task
+from numser.report import read_task
 
 FAST, DEEP = 60, 300
 DEPTHS = [FAST, pytest.param(DEEP, marks=pytest.mark.slow, id="deep")]
@@ -654,4 +654,78 @@ def test_model_file_damaged(tmp_path, model_file_bytes, n):
            | st.binary(max_size=300) | st.just(_npy(np.zeros(3))))
     def run(blob):
         attempt("model file", load_model_file, path, blob, check_trained_model)
+    run()
+
+
+# --- split file (folds.csv, numser.folds.read_folds_csv) --------------------------------------
+
+SPEAKERS = ("c:1", "c:2", "c:3", "d:1")
+FOLDS_CSV = ("seed,fold,role,corpus,speaker\n"
+             "0,0,train,c,1\n0,0,val,c,2\n0,0,test,c,3\n0,0,test,d,1\n"
+             "0,1,train,c,2\n0,1,val,c,3\n0,1,test,c,1\n0,1,train,d,1\n"
+             "0,2,train,c,3\n0,2,val,c,1\n0,2,test,c,2\n0,2,val,d,1\n").encode()
+
+
+def read_folds(path):
+    from numser.folds import read_folds_csv
+    return read_folds_csv(path, SPEAKERS)
+
+
+def check_folds(by_seed):
+    assert by_seed
+    for folds in by_seed.values():
+        assert [f.index for f in folds] == list(range(len(folds)))
+        for f in folds:
+            assert f.train and f.val and f.test
+            assert not (f.train & f.val or f.train & f.test or f.val & f.test)
+            assert f.train | f.val | f.test == set(SPEAKERS)
+            train_m, val_m, test_m = f.masks(list(SPEAKERS))
+            assert (train_m.astype(int) + val_m + test_m == 1).all()
+
+
+def test_folds_csv_truncated_at_every_length(tmp_path):
+    loaded = [len(d) for d in truncations(FOLDS_CSV)
+              if attempt("folds.csv", read_folds, tmp_path / "folds.csv", d, check_folds)
+              == "loaded"]
+    assert loaded == [len(FOLDS_CSV) - 1]   # only the final newline may go; any other cut loses
+    #                                         a speaker's role or leaves a row incomplete
+    assert attempt("folds.csv", read_folds, tmp_path / "folds.csv", FOLDS_CSV,
+                   check_folds) == "loaded"
+
+
+FOLD_CELLS = st.sampled_from(["0", "1", "2", "3", "-1", "01", "1.0", "x", "", " 0 ", "9" * 12,
+                              "train", "val", "test", "TEST", "dev", "c", "d", "1", "c:1", "e",
+                              "\u0660", "²", "\x00", '"']) | st.text(max_size=4)
+
+
+@pytest.mark.parametrize("n", DEPTHS)
+def test_folds_csv_damaged(tmp_path, n):
+    path = tmp_path / "folds.csv"
+    rows = [r.split(",") for r in FOLDS_CSV.decode().splitlines()]
+
+    @st.composite
+    def edited(draw):
+        out = [list(r) for r in rows]
+        for _ in range(draw(st.integers(1, 3))):
+            i = draw(st.integers(0, len(out) - 1))
+            action = draw(st.sampled_from(["cell", "drop", "dup", "extra"]))
+            if action == "cell" and out[i]:
+                out[i][draw(st.integers(0, len(out[i]) - 1))] = draw(FOLD_CELLS)
+            elif action == "drop":
+                out.pop(i)
+            elif action == "dup":
+                out.insert(i, list(out[i]))
+            else:
+                out[i].append(draw(FOLD_CELLS))
+            if not out:
+                break
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator=draw(st.sampled_from(["\n", "\r\n"]))).writerows(out)
+        return buf.getvalue().encode(draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16"])),
+                                     "replace")
+
+    @fuzz_settings(n)
+    @given(edited() | flips(FOLDS_CSV) | st.binary(max_size=200))
+    def run(data):
+        attempt("folds.csv", read_folds, path, data, check_folds)
     run()
