@@ -162,8 +162,9 @@ def test_every_user_facing_error_is_explained():
     missing = [f"{module}::{func}: {message}" for module, func, _, message in sites()
                if _user_facing(module, func) and re.search(r"\w", message)  # not a forwarder
                and not any(_matches(d, message) for d in docs)]
-    assert not missing, "errors a user can meet that docs/errors.md does not explain:\n" + \
-        "\n".join(missing)
+    assert not missing, ("errors a user can meet that docs/errors.md does not explain (add a row "
+                         "'| `message with … for the filled-in parts` | what it means | what to "
+                         "do |' to its tables):\n" + "\n".join(missing))
 
 
 def _user_facing(module, func):
