@@ -240,9 +240,45 @@ def save_model(path, model):
 
 
 def load_model(path):
-    """Rebuild a model saved by :func:`save_model`."""
-    with np.load(path, allow_pickle=False) as data:
-        return model_from_arrays(data)
+    """Rebuild a model saved by :func:`save_model`.
+
+    Raises
+    ------
+    FileFormatError
+        Naming the file, for anything but a whole weights file: damaged or cut off, a
+        configuration numser cannot build (checked with the model file's bounds first, so a
+        damaged number cannot allocate gigabytes), weights of another shape or not finite, a
+        damaged ELM.
+    """
+    from numser.model_file import _check_config
+    arrays = read_npz(path, "weights file")
+    raw = arrays.get("config")
+    require(raw is not None and raw.ndim == 0 and raw.dtype.kind == "U", path,
+            "damaged weights file: no 'config' text", "array 'config'")
+    try:
+        config = json.loads(str(raw))
+    except (ValueError, RecursionError) as e:
+        raise FileFormatError(path, f"damaged weights file: not JSON ({type(e).__name__})",
+                              "array 'config'") from None
+    config = _check_config(path, config)
+    try:
+        model = model_from_arrays(arrays, config)
+    except Exception as e:       # noqa: BLE001 - a missing or misshapen weight or ELM array
+        raise FileFormatError(path, f"damaged weights file: weights do not fit the architecture "
+                                    f"({type(e).__name__}: {' '.join(str(e).split())[:120]})") \
+            from None
+    require(all(np.isfinite(p).all() for p, _ in model.parameters()), path,
+            "damaged weights file: weights hold NaN or infinite values")
+    if model.elm is not None:
+        from numser.elm import utterance_functionals
+        width = utterance_functionals(np.full((1, 2, len(CLASSES)), 0.25)).shape[1]
+        elm = model.elm
+        require(elm.A.ndim == 2 and elm.A.shape[0] == width
+                and elm.beta.shape == (elm.n_hidden, len(CLASSES))
+                and all(np.isfinite(a).all() for a in (elm.A, elm.b, elm.beta)), path,
+                f"damaged weights file: ELM arrays are misshapen or not finite (A {elm.A.shape}, "
+                f"beta {elm.beta.shape})")
+    return model
 
 
 def _generators(model):

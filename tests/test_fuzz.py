@@ -729,3 +729,60 @@ def test_folds_csv_damaged(tmp_path, n):
     def run(data):
         attempt("folds.csv", read_folds, path, data, check_folds)
     run()
+
+
+# --- weights file (numser.train.save_model / load_model) --------------------------------------
+
+@pytest.fixture(scope="module")
+def weights_file_bytes(tmp_path_factory):
+    """A DNN-ELM's weights and ELM as save_model writes them (574 KB)."""
+    from numser.models import build
+    from numser.train import fit_elm, save_model
+    rng = np.random.default_rng(0)
+    model = build("dnn-elm", seed=0)
+    x = rng.standard_normal((8, 198, 32)).astype(np.float32)
+    fit_elm(model, x, np.arange(8) % 4, x, np.arange(8) % 4, hidden_grid=(8,), C_grid=(1.0,))
+    path = tmp_path_factory.mktemp("weights") / "w.npz"
+    save_model(path, model)
+    return path.read_bytes()
+
+
+def check_weights_model(model):
+    x = np.random.default_rng(2).standard_normal((2,) + model.input_shape).astype(np.float32)
+    p = model.predict_proba(x)
+    assert p.shape == (2, len(CLASSES)) and np.isfinite(p).all()
+
+
+@pytest.mark.parametrize("n", [30, pytest.param(300, marks=pytest.mark.slow, id="deep")])
+def test_weights_file_truncated_and_damaged(tmp_path, weights_file_bytes, n):
+    from numser.train import load_model
+    path = tmp_path / "w.npz"
+    assert attempt("weights file", load_model, path, weights_file_bytes,
+                   check_weights_model) == "loaded"
+    outcomes = {attempt("weights file", load_model, path, d, check_weights_model)
+                for d in model_file_cuts(weights_file_bytes, 20011 if n < DEEP else 997)}
+    assert outcomes == {"refused"}
+    arrays = dict(np.load(io.BytesIO(weights_file_bytes)))
+    config = json.loads(str(arrays["config"]))
+
+    @st.composite
+    def damaged(draw):
+        out = dict(arrays)
+        action = draw(st.sampled_from(["remove", "replace", "config"]))
+        key = draw(st.sampled_from(sorted(out)))
+        if action == "remove":
+            del out[key]
+        elif action == "replace":
+            out[key] = draw(st.sampled_from([np.zeros((2, 2)), np.array(np.nan), np.array("x"),
+                                             np.full(4, np.inf), np.array(10**12)]))
+        else:
+            out["config"] = np.array(draw(damaged_json(config)).decode())
+        buf = io.BytesIO()
+        np.savez(buf, **out)
+        return buf.getvalue()
+
+    @fuzz_settings(n)
+    @given(damaged() | flips(weights_file_bytes))
+    def run(blob):
+        attempt("weights file", load_model, path, blob, check_weights_model)
+    run()
