@@ -5,6 +5,7 @@ import pytest
 from numser.features import Standardiser
 from numser.metrics import unweighted_accuracy
 from numser.models import build
+from numser.nn.adam import Adam
 from numser.train import TrainConfig, fit_elm, load_model, save_model, train, validation_ua
 
 
@@ -128,3 +129,47 @@ def test_damaged_checkpoint_is_reported_and_training_starts_over(small_synthetic
     assert fit["resumed_epoch"] == 0 and len(fit["history"]) == 2
     for (p, _), (q, _) in zip(reference.parameters(), resumed.parameters()):
         np.testing.assert_array_equal(p, q)       # as if the damaged file had never been there
+
+
+def test_warmup_ramps_the_learning_rate_then_holds_it(small_synthetic, monkeypatch):
+    x, y = _split(small_synthetic, "lld")
+    used = []
+    step = Adam.step
+
+    def recording_step(self, pairs):
+        used.append(self.lr)
+        return step(self, pairs)
+
+    monkeypatch.setattr(Adam, "step", recording_step)
+    config = TrainConfig(max_epochs=2, batch_size=64, patience=None, lr=1e-3, warmup_epochs=1)
+    train(build("dnn-elm", seed=0), x["train"], y["train"], x["val"], y["val"], config, log=None)
+    per_epoch = -(-len(y["train"]) // 64)
+    expected = [1e-3 * min(1.0, t / per_epoch) for t in range(1, 2 * per_epoch + 1)]
+    np.testing.assert_allclose(used, expected, rtol=1e-12)
+    assert per_epoch > 1 and used[0] < used[-1] == 1e-3
+
+
+def test_interrupted_warmup_run_resumes_to_the_same_weights(small_synthetic, tmp_path):
+    x, y = _split(small_synthetic, "lld")
+
+    def run(checkpoint=None, log=None):
+        model = build("dnn-elm", seed=3)
+        config = TrainConfig(max_epochs=3, batch_size=32, patience=None, seed=3,
+                             lr=1e-3, warmup_epochs=2)
+        train(model, x["train"], y["train"], x["val"], y["val"], config, checkpoint=checkpoint,
+              log=log)
+        return model
+
+    def stop_after_first_epoch(line):
+        if line.startswith("epoch  1/"):
+            raise KeyboardInterrupt
+
+    straight = run()
+    ckpt = str(tmp_path / "ckpt.npz")
+    with pytest.raises(KeyboardInterrupt):  # stopped inside the warm-up: Adam's t is saved
+        run(ckpt, stop_after_first_epoch)
+    with np.load(ckpt) as f:
+        assert float(f["adam_lr"]) == 1e-3   # the config's lr, not the warm-up step's
+    resumed = run(ckpt, lambda line: None)
+    for (p, _), (q, _) in zip(straight.parameters(), resumed.parameters()):
+        np.testing.assert_array_equal(p, q)
