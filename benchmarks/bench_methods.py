@@ -26,6 +26,17 @@ each time is the median of the timed steps. A library whose warm-up step took mo
 ``--slow-seconds`` gets one warm-up step and ``--slow-steps`` timed steps instead of two and
 ``--steps``.
 
+A library whose warm-up step took more than ``--once-seconds`` (PyTorch's 1D-CNN-LSTM, ≈ 4 min)
+is not stepped again: its warm-up step is its time (marked † in the table).
+
+Besides the times, each row gives the step's useful FLOPs (2 per multiply-add of the
+convolutions, dense layers and LSTMs, counted as the direct convolution would do them, so an
+FFT path can exceed them; backward = 2 x forward; pooling, activations, loss and Adam not
+counted), numser's GFLOP/s, that as a percentage of a single-precision GEMM measured in the same
+run on the same cores (the faster of NumPy's 2048² ``matmul`` with numser's BLAS threads and
+``torch.mm`` with ``--torch-threads``), and numser's peak RSS: the max RSS of a fresh process
+that builds the model and runs two steps (``--no-rss`` skips it).
+
 Options: ``--methods dnn-elm,3d-cnn-dnn,...`` (default: all), ``--steps``, ``--slow-steps``,
 ``--ks 2,32`` (kS of the 2D/3D methods), ``--batch``, ``--torch-threads`` (default 2),
 ``--quick`` (batch 16, 2 timed steps: a smoke run, not a measurement).
@@ -245,6 +256,86 @@ def cpu_model():
         return platform.processor()
 
 
+def layer_flops(layer, x_shape, y_shape):
+    """Forward FLOPs (2 per multiply-add) of one Conv3D, Dense or LSTM call; 0 for other layers."""
+    if isinstance(layer, Conv3D):                   # direct-convolution count
+        C, kL, kT, kS = layer.params["W"].shape[1:]
+        return 2 * int(np.prod(y_shape)) * C * kL * kT * kS
+    if isinstance(layer, Dense):
+        D, F = layer.params["W"].shape
+        return 2 * int(np.prod(x_shape[:-1])) * D * F
+    if isinstance(layer, LSTM):                     # x_t W and h_(t-1) U for every step
+        (D, H4), H = layer.params["W"].shape, layer.params["U"].shape[0]
+        return 2 * x_shape[0] * x_shape[1] * (D + H) * H4
+    return 0
+
+
+def step_flops(model, batch):
+    """Useful FLOPs of one training step at ``batch``: 3 x the forward FLOPs (backward = 2 x)."""
+    counts = []
+
+    def walk(layers):
+        for layer in layers:
+            yield layer
+            yield from walk(getattr(layer, "layers", []))
+
+    for layer in walk(model.layers):
+        if isinstance(layer, (Conv3D, Dense, LSTM)):
+            def counted(x, train=False, _layer=layer, _forward=layer.forward):
+                y = _forward(x, train)
+                counts.append(layer_flops(_layer, x.shape, y.shape))
+                return y
+            layer.forward = counted
+    model.forward(np.zeros((2,) + model.input_shape, dtype=np.float32), train=False)
+    return 3 * sum(counts) * batch / 2
+
+
+def gemm_gflops(torch_threads):
+    """GFLOP/s of a 2048² float32 GEMM: NumPy (numser's BLAS threads) and torch, best of 3 each."""
+    import torch
+    n = 2048
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+    ta = torch.from_numpy(a)
+    best = {}
+    for name, fn in (("numpy", lambda: a @ a), ("torch", lambda: torch.mm(ta, ta))):
+        fn()
+        best[name] = 2 * n ** 3 / min(once(fn) for _ in range(3)) / 1e9
+    return best
+
+
+# Runs in a fresh process: builds one model, runs two steps, prints the max RSS in MiB.
+RSS_WORKER = r"""
+import json, resource, sys
+import numser  # noqa: F401
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from bench_methods import numser_step
+from numser.models import build
+from numser.nn.adam import Adam
+method, kw, batch = sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4])
+kw = {k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()}
+model = build(method, **kw)
+rng = np.random.default_rng(0)
+x = rng.standard_normal((batch,) + model.input_shape).astype(np.float32)
+y = rng.integers(0, 4, batch)
+opt = Adam(lr=3e-3)
+for _ in range(2):
+    numser_step(model, opt, x, y)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def peak_rss_mib(method, kw, batch):
+    """Max RSS (MiB) of a fresh process building ``method`` and running two numser steps."""
+    import json
+    import sys
+    out = subprocess.run([sys.executable, "-c", RSS_WORKER, os.path.dirname(os.path.abspath(__file__)),
+                          method, json.dumps(kw), str(batch)], capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"peak RSS of {method} {kw}: {out.stderr[-2000:]}")
+    return float(out.stdout.split()[-1])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--methods", default=None,
@@ -257,6 +348,9 @@ def main():
                         help="timed steps (after 1 warm-up) for a library whose warm-up step "
                              "took more than --slow-seconds")
     parser.add_argument("--slow-seconds", type=float, default=20.0)
+    parser.add_argument("--once-seconds", type=float, default=120.0,
+                        help="a library whose warm-up step took longer is timed by that step alone")
+    parser.add_argument("--no-rss", action="store_true", help="skip the peak-RSS processes")
     parser.add_argument("--torch-threads", type=int, default=2,
                         help="torch.set_num_threads (numser's Numba threads: NUMBA_NUM_THREADS)")
     parser.add_argument("--quick", action="store_true",
@@ -289,6 +383,10 @@ def main():
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')} "
           f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE')}")
+    gemm = gemm_gflops(args.torch_threads)
+    peak = max(gemm.values())
+    print(f"float32 GEMM 2048²: NumPy {gemm['numpy']:.0f} GFLOP/s, torch {gemm['torch']:.0f} "
+          f"GFLOP/s; the yardstick is {peak:.0f} GFLOP/s")
     print(f"batch {args.batch}; median of {args.steps} steps after 2 warm-ups "
           f"({args.slow_steps} after 1 for a library slower than {args.slow_seconds:g} s a step)\n",
           flush=True)
@@ -319,9 +417,12 @@ def main():
                 "torch": lambda: torch_step(t_model, t_opt, tx, ty)}
         # Warm-up: one step each; a second one unless that library is slow.
         n = {}
+        once_only = {}
         for lib, fn in step.items():
             first = once(fn)
-            if first > args.slow_seconds:
+            if first > args.once_seconds:
+                n[lib], once_only[lib] = 0, first
+            elif first > args.slow_seconds:
                 n[lib] = args.slow_steps
             else:
                 once(fn)
@@ -333,8 +434,11 @@ def main():
             for lib, fn in step.items():
                 if i < n[lib]:
                     times[lib].append(once(fn))
-        row = {"method": method, "label": label}
+        row = {"method": method, "label": label, "flops": step_flops(build(method, **kw), args.batch),
+               "rss": None if args.no_rss else peak_rss_mib(method, kw, args.batch)}
         for lib, ts in times.items():
+            row[lib + "_once"] = lib in once_only
+            ts = ts or [once_only[lib]]
             row[lib], row[lib + "_n"] = 1e3 * statistics.median(ts), len(ts)
             row[lib + "_min"] = 1e3 * min(ts)
             print(f"  {lib:6s} {row[lib]:9.0f} ms/step (median of {len(ts)}: "
@@ -344,14 +448,22 @@ def main():
 
     print(f"\nload average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     # The fastest step of each is less sensitive to load spikes than the median; both shown.
-    print("\n| method | configuration | numser ms/step | PyTorch ms/step | PyTorch / numser | "
-          "fastest step: numser / PyTorch ms | ratio of fastest |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print(f"\n| method | configuration | numser ms/step | PyTorch ms/step | PyTorch / numser | "
+          f"fastest step: numser / PyTorch ms | ratio of fastest | useful GFLOP/step | "
+          f"numser GFLOP/s | % of GEMM ({peak:.0f} GFLOP/s) | numser peak RSS MiB |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+
+    def ms(r, lib):
+        return f"{r[lib]:.0f} " + ("(†)" if r[lib + "_once"] else f"(n={r[lib + '_n']})")
+
     for r in rows:
-        print(f"| {r['method']} | {r['label']} | {r['numser']:.0f} (n={r['numser_n']}) | "
-              f"{r['torch']:.0f} (n={r['torch_n']}) | {r['torch'] / r['numser']:.2f} | "
-              f"{r['numser_min']:.0f} / {r['torch_min']:.0f} | "
-              f"{r['torch_min'] / r['numser_min']:.2f} |")
+        rate = r["flops"] / (r["numser"] / 1e3) / 1e9
+        rss = "–" if r["rss"] is None else f"{r['rss']:.0f}"
+        print(f"| {r['method']} | {r['label']} | {ms(r, 'numser')} | {ms(r, 'torch')} | "
+              f"{r['torch'] / r['numser']:.2f} | {r['numser_min']:.0f} / {r['torch_min']:.0f} | "
+              f"{r['torch_min'] / r['numser_min']:.2f} | {r['flops'] / 1e9:.1f} | {rate:.1f} | "
+              f"{100 * rate / peak:.0f} | {rss} |")
+    print("† warm-up step only (it took longer than --once-seconds)")
     print(f"\nnumser BLAS: {blas}")
 
 
