@@ -26,7 +26,8 @@ Notes
 -----
 The Numba kernels put the spectral axis S innermost: for one output row y[n, f, l, t, :] and one
 tap (c, i, j, k) the update is ``row[s] += w * xrow[s + k]`` over contiguous memory, which LLVM
-turns into SIMD multiply-adds. The inner loops index slices with plain ``range`` indices: an
+turns into SIMD fused multiply-adds (:func:`numser.nn.fma.fma`, fused where the code says, so
+the same on every compile). The inner loops index slices with plain ``range`` indices: an
 index that might be negative (``s + k - bS``) makes Numba emit a wraparound check per element,
 which blocked vectorisation and measured several times slower. They cost F*C*kL*kT*kS
 multiply-adds per output, so they are the right tool for short spectral kernels only; long
@@ -40,6 +41,8 @@ partials (:data:`numser.nn.conv.BATCH_PARTIALS`). See docs/performance.md, "Repr
 """
 import numpy as np
 from numba import njit, prange
+
+from numser.nn.fma import fma
 
 
 # ----------------------------------------------------------------------------------------------
@@ -160,7 +163,7 @@ def correlate_direct(x, w, b, bL, bT, bS, y):
                                 s0, s1 = max(0, -off), min(So, S - off)
                                 dst, src = row[s0:s1], xrow[s0 + off:s1 + off]
                                 for s in range(s1 - s0):    # range indices: no wraparound checks
-                                    dst[s] += wv * src[s]
+                                    dst[s] = fma(wv, src[s], dst[s])
 
 
 @njit(parallel=True, cache=True)
@@ -194,7 +197,7 @@ def input_grad_direct(g, w, bL, bT, bS, dx):
                                 s0, s1 = max(0, -off), min(So, S - off)
                                 dst, src = drow[s0 + off:s1 + off], grow[s0:s1]
                                 for s in range(s1 - s0):
-                                    dst[s] += wv * src[s]
+                                    dst[s] = fma(wv, src[s], dst[s])
 
 
 @njit(parallel=True, cache=True)
@@ -237,7 +240,7 @@ def weight_grad_direct(g, x, bL, bT, bS, dw, n_chunks):
                                     continue
                                 gs, xs = g[n, f, l, t, s0:s1], x[n, c, li, tj, s0 + off:s1 + off]
                                 for s in range(s1 - s0):    # range indices: no wraparound checks
-                                    lanes[s] += gs[s] * xs[s]
+                                    lanes[s] = fma(gs[s], xs[s], lanes[s])
                     total = dw.dtype.type(0)
                     for s in range(s1 - s0):                # the lanes, in s order
                         total += lanes[s]
