@@ -211,10 +211,9 @@ def weight_grad_direct(g, x, bL, bT, bS, dw, n_chunks):
     bit-identical whatever ``NUMBA_NUM_THREADS`` is: the threads only decide who computes what.
 
     Each tap's inner product over s is first accumulated lane-wise over the chunk's samples and
-    rows, ``lanes[s] += g[n, f, l, t, s] * x[n, c, l+i-bL, t+j-bT, s+k-bS]`` (independent lanes:
-    SIMD without reordering any sum), and the lanes are added in s order at the end. No fastmath: with it LLVM may reassociate
-    and contract differently in a freshly compiled and a cache-loaded kernel (measured: the first
-    run after a cache miss gave other losses than the runs after it).
+    rows, ``lanes[s] += g[n, f, l, t, s] * x[n, c, l+i-bL, t+j-bT, s+k-bS]`` (independent lanes,
+    one explicit fma each: SIMD without reordering any sum); the lanes are added in s order at
+    the end. No fastmath: LLVM reordered sums differently in a fresh and a cache-loaded compile.
     """
     N, F, Lo, To, So = g.shape
     _, C, L, T, S = x.shape
