@@ -148,6 +148,10 @@ def dask_outcomes(todo, job, args, log):
         [job_future] = client.scatter([remote_job])
         arrays = {kind: tuple(client.scatter(np.load(path), hash=False) for path in paths)
                   for kind, paths in job["arrays"].items()}
+        # Sent data lives only on the workers that hold it: keep it on two, so that one worker's
+        # death before any other has copied it does not lose it (and every task that needs it).
+        if len(client.scheduler_info().get("workers", {})) >= 2:
+            client.replicate([job_future, *(f for pair in arrays.values() for f in pair)], n=2)
         run = uuid.uuid4().hex[:8]
         for task in todo:
             fut = client.submit(run_on_worker, task, job_future, arrays[input_kind(task)],
@@ -156,15 +160,14 @@ def dask_outcomes(todo, job, args, log):
             futures[fut] = task
         for fut in distributed.as_completed(list(futures)):
             task = futures.pop(fut)
-            if fut.status == "finished":
+            try:
                 result, where = fut.result()
-                yield Outcome(task, result, None, where)
+            except Exception as e:     # noqa: BLE001 - its error, KilledWorker, or its data lost
+                if fut.status == "error":
+                    traceback.print_exception(type(e), e, fut.traceback())
+                yield Outcome(task, None, f"{type(e).__name__}: {e}", "the cluster")
                 continue
-            error = fut.exception() if fut.status == "error" else f"Dask says '{fut.status}'"
-            if fut.status == "error":
-                traceback.print_exception(type(error), error, fut.traceback())
-                error = f"{type(error).__name__}: {error}"
-            yield Outcome(task, None, error, "the cluster")
+            yield Outcome(task, result, None, where)
     finally:
         if futures:
             client.cancel(list(futures))          # not yet run: stays to do; resumes next time
