@@ -13,11 +13,15 @@ from scipy.special import ndtr
 from numser.errors import ParameterError
 
 ALTERNATIVES = ("two-sided", "less", "greater")
-METHODS = ("auto", "exact", "approx")
+METHODS = ("auto", "exact", "signflip", "approx")
 ZERO_METHODS = ("wilcox", "pratt", "zsplit")
 
 #: Largest number of pairs for which ``method='auto'`` uses the exact null distribution (SciPy's).
 EXACT_MAX_N = 50
+#: Largest number of pairs (zeros included, as SciPy counts them) for which ``method='auto'``
+#: uses the exact sign-flip distribution when there are ties or zeros (SciPy's: 2^13 patterns
+#: are fewer than its permutation test's 9 999 resamples, so its test is exact there).
+SIGNFLIP_MAX_N = 13
 
 
 @dataclass(frozen=True)
@@ -29,8 +33,9 @@ class WilcoxonResult:
     statistic : float
         ``min(R+, R-)`` for ``alternative='two-sided'``, ``R+`` otherwise (as SciPy).
     pvalue : float
-    method : {'exact', 'approx'}
-        The null distribution actually used.
+    method : {'exact', 'signflip', 'approx'}
+        The null distribution actually used: the counted null of untied ranks 1..n, the exact
+        sign-flip distribution of the observed (tied) signed ranks, or the normal approximation.
     n : int
         Pairs that entered the ranking: all pairs, or the non-zero ones for ``zero_method='wilcox'``.
     n_zero : int
@@ -266,6 +271,79 @@ def _exact_pvalue(r_plus, n, alternative):
     return float(np.clip(2.0 * min(lower, upper), 0.0, 1.0))
 
 
+def _signflip_ranks(d, zero_method):
+    """The ranks whose signs flip under H0 (those of the non-zero differences), and R+'s constant.
+
+    'wilcox' ranks the non-zero |d| only; 'pratt' and 'zsplit' rank all |d| (zeros take the
+    smallest ranks). A zero's sign cannot flip: under 'zsplit' half its rank is in R+ whatever
+    the pattern (the constant), under the other two it is in neither sum.
+    """
+    zero = d == 0
+    if zero_method == "wilcox":
+        return _average_ranks(np.abs(d[~zero]))[0], 0.0
+    ranks = _average_ranks(np.abs(d))[0]
+    return ranks[~zero], (float(np.sum(ranks[zero])) / 2.0 if zero_method == "zsplit" else 0.0)
+
+
+def signflip_distribution(ranks):
+    """Exact distribution of ``Σ_i s_i r_i`` over the 2^m sign patterns s ∈ {0, 1}^m of m ranks.
+
+    Equation
+    --------
+    Ranks with ties are multiples of ½, so ``w_i = 2 r_i`` are integers and the counts
+    ``c(t) = #{s : Σ s_i w_i = t}`` follow the subset-sum recursion
+    ``c_k(t) = c_{k-1}(t) + c_{k-1}(t - w_k)``, ``c_0(0) = 1``; the value ``t / 2`` has
+    probability ``c_m(t) / 2^m``. Without ties (r = 1..m) this is
+    :func:`wilcoxon_null_distribution`.
+
+    Parameters
+    ----------
+    ranks : array_like of float, shape (m,)
+        Positive multiples of ½ (average ranks).
+
+    Returns
+    -------
+    counts : ndarray of float64, shape (Σ w_i + 1,)
+        ``counts[t] = c_m(t)``, exact integers while 2^m < 2^53.
+
+    Raises
+    ------
+    ParameterError
+        A rank that is not a positive multiple of ½.
+    """
+    w2 = 2.0 * np.asarray(ranks, dtype=np.float64)
+    w = np.rint(w2).astype(np.int64)
+    if np.any(w < 1) or np.any(w != w2):
+        raise ParameterError("ranks must be positive multiples of 1/2 (average ranks)")
+    counts = np.zeros(int(w.sum()) + 1)
+    counts[0] = 1.0
+    top = 0
+    for wk in w:                     # add rank k: every pattern with or without it
+        counts[wk:top + wk + 1] += counts[:top + 1].copy()
+        top += wk
+    return counts
+
+
+def _signflip_pvalue(d, r_plus, zero_method, alternative):
+    """p-value of R+ under the exact sign-flip distribution of the observed signed ranks.
+
+    What SciPy 1.17's ``permutation_test`` computes for ``method='auto'`` with ties or zeros
+    and n <= 13: ``P(R+* <= R+)`` ('less'), ``P(R+* >= R+)`` ('greater'), twice the smaller
+    ('two-sided', at most 1), R+* over all 2^n sign patterns. Exact for any n.
+    """
+    ranks, constant = _signflip_ranks(d, zero_method)
+    counts = signflip_distribution(ranks)
+    total = 2.0 ** ranks.size
+    t = int(np.rint(2.0 * (r_plus - constant)))            # observed R+ in half-rank units
+    lower = float(counts[:t + 1].sum()) / total
+    upper = float(counts[t:].sum()) / total
+    if alternative == "less":
+        return lower
+    if alternative == "greater":
+        return upper
+    return float(np.clip(2.0 * min(lower, upper), 0.0, 1.0))
+
+
 def _approx_pvalue(r_plus, mean, sd, alternative, correction):
     """p-value of R+ from the normal approximation; returns (p, z).
 
@@ -350,11 +428,14 @@ def wilcoxon(x, y=None, *, alternative="two-sided", method="auto", zero_method="
     y : array_like of float, shape (n,), optional
         Second member of each pair.
     alternative : {'two-sided', 'less', 'greater'}
-    method : {'auto', 'exact', 'approx'}
-        'exact': the counted null distribution (exact only without ties and zeros; with them the
-        statistic is rounded conservatively and a warning is raised). 'approx': the normal
-        approximation ('asymptotic', SciPy's name, is accepted). 'auto': 'exact' when n <= 50
-        and there are no ties and no zeros, 'approx' otherwise.
+    method : {'auto', 'exact', 'signflip', 'approx'}
+        'exact': the counted null distribution of untied ranks 1..n (exact only without ties and
+        zeros; with them the statistic is rounded conservatively and a warning is raised).
+        'signflip': the exact distribution of R+ over the 2^n sign patterns of the observed
+        signed ranks, ties and zeros as they are (:func:`signflip_distribution`). 'approx': the
+        normal approximation ('asymptotic', SciPy's name, is accepted). 'auto', as SciPy 1.17:
+        'exact' when there are no ties and no zeros and at most 50 pairs; 'signflip' when there
+        are ties or zeros and at most 13 pairs (zeros counted); 'approx' otherwise.
     zero_method : {'wilcox', 'pratt', 'zsplit'}
         How zero differences are treated; see :func:`_wilcoxon_statistic`.
     correction : bool
@@ -379,22 +460,27 @@ def wilcoxon(x, y=None, *, alternative="two-sided", method="auto", zero_method="
 
     Notes
     -----
-    Matches ``scipy.stats.wilcoxon`` 1.17 to rounding for ``method='exact'`` and
-    ``'asymptotic'`` and for ``'auto'`` except in one documented case: SciPy's 'auto', when there
-    are ties or zeros and n <= 13, runs a permutation test (``stats.PermutationMethod``) over the
-    2^n sign patterns; numser uses the normal approximation there (``result.method == 'approx'``),
-    equal to SciPy called with ``method='asymptotic'``. SciPy lets NaNs propagate; numser refuses
-    them. As in SciPy, the 'auto' limit n <= 50 counts all pairs including zeros.
+    Matches ``scipy.stats.wilcoxon`` 1.17 to rounding for ``method='exact'``, ``'asymptotic'``
+    and ``'auto'``. With ties or zeros and n <= 13 SciPy's 'auto' runs a permutation test over
+    the 2^n sign patterns, which is exact there; numser counts the same distribution
+    (``result.method == 'signflip'``), so five positive fold differences give p = 2/32 = .0625
+    whether or not two of them tie. Above 13 pairs with ties or zeros both use the normal
+    approximation with the tie correction. As in SciPy, the 'auto' limits (13 and 50) count all
+    pairs including zeros. SciPy lets NaNs propagate; numser refuses them.
     SPEC §6: the paper tests two-sided at α = .01; with 5 folds see :func:`minimum_p_value`.
     """
     d, alternative, method, zero_method, correction = _wilcoxon_iv(
         x, y, alternative, method, zero_method, correction)
     r_plus, r_minus, n, n_zero, tie_sizes, has_ties = _wilcoxon_statistic(d, zero_method)
 
-    # Exact only when the counted null is really the null: no ties, no zeros; beyond 50 pairs the
-    # normal approximation is accurate and the counting no longer pays (SciPy's choice).
+    # SciPy 1.17's choice: the counted null when it is really the null (no ties, no zeros) up to
+    # 50 pairs; with ties or zeros the sign-flip distribution of the observed ranks up to 13 pairs
+    # (its permutation test is exact there); the normal approximation beyond.
     if method == "auto":
-        method = "exact" if (d.size <= EXACT_MAX_N and not has_ties and n_zero == 0) else "approx"
+        if not has_ties and n_zero == 0:
+            method = "exact" if d.size <= EXACT_MAX_N else "approx"
+        else:
+            method = "signflip" if d.size <= SIGNFLIP_MAX_N else "approx"
 
     if n == 0 or (zero_method == "pratt" and n == n_zero):
         warnings.warn(f"all {d.size} differences are zero: the Wilcoxon test has nothing to rank "
@@ -407,6 +493,8 @@ def wilcoxon(x, y=None, *, alternative="two-sided", method="auto", zero_method="
                           "distribution assumes neither, so the p-value is conservative, not "
                           "exact; use method='approx'", UserWarning, stacklevel=2)
         p, z = _exact_pvalue(r_plus, n, alternative), float("nan")
+    elif method == "signflip":
+        p, z = _signflip_pvalue(d, r_plus, zero_method, alternative), float("nan")
     else:
         mean, sd = _normal_moments(n, n_zero, tie_sizes, zero_method)
         p, z = _approx_pvalue(r_plus, mean, sd, alternative, correction)

@@ -7,7 +7,8 @@ import pytest
 import scipy.stats
 
 from numser import ParameterError
-from numser.stats import WilcoxonResult, minimum_p_value, wilcoxon, wilcoxon_null_distribution
+from numser.stats import (WilcoxonResult, minimum_p_value, signflip_distribution, wilcoxon,
+                          wilcoxon_null_distribution)
 
 ALTERNATIVES = ("two-sided", "less", "greater")
 ZERO_METHODS = ("wilcox", "pratt", "zsplit")
@@ -70,23 +71,86 @@ def test_x_y_pairs_match_scipy(seed):
 
 
 @pytest.mark.parametrize("seed", range(150))
-def test_auto_matches_scipy_auto_or_its_documented_difference(seed):
+def test_auto_matches_scipy_auto(seed):
     d, kind = make_differences(seed)
     if seed % 5 == 0:
-        d = d[: 5 + seed % 9]                          # n <= 13: SciPy's permutation branch
+        d = d[: 5 + seed % 6]      # n <= 10: SciPy's permutation branch (11–13: test below)
     for alternative in ALTERNATIVES:
         ours = wilcoxon(d, alternative=alternative)
         has_ties = np.unique(np.abs(d[d != 0])).size < np.sum(d != 0)
-        if d.size <= 50 and not has_ties and not np.any(d == 0):
-            assert ours.method == "exact"
+        if not has_ties and not np.any(d == 0):
+            assert ours.method == ("exact" if d.size <= 50 else "approx")
         else:
-            assert ours.method == "approx"
-        if ours.method == "approx" and d.size <= 13:
-            # documented difference: SciPy's 'auto' runs a permutation test here
-            theirs = scipy.stats.wilcoxon(d, alternative=alternative, method="asymptotic")
-        else:
-            theirs = scipy.stats.wilcoxon(d, alternative=alternative, method="auto")
+            assert ours.method == ("signflip" if d.size <= 13 else "approx")
+        theirs = scipy.stats.wilcoxon(d, alternative=alternative, method="auto")
         assert_same(ours, theirs, f"seed {seed} n={d.size} {kind} {alternative} auto")
+
+
+def small_tied_differences(n, seed):
+    """n fold-like differences with ties and (for odd seeds) zeros, rounded to .01."""
+    rng = np.random.default_rng(seed)
+    d = np.round(rng.normal(0.02, 0.03, n), 2)
+    d[rng.integers(0, n)] = d[rng.integers(0, n)]      # at least one tie when n >= 2
+    if seed % 2:
+        d[rng.integers(0, n)] = 0.0
+    return d
+
+
+@pytest.mark.parametrize("n", range(1, 14))
+def test_ties_and_zeros_up_to_13_pairs_equal_scipy_to_1e12(n):
+    # SciPy's permutation test takes seconds at n = 13 (2^13 patterns): every alternative and
+    # zero method up to n = 10, two cases (with a zero) above
+    combos = list(itertools.product(ALTERNATIVES, ZERO_METHODS)) if n <= 10 else \
+        [("two-sided", "wilcox"), ("less", "pratt")]
+    for seed in (range(2) if n <= 10 else (1,)):
+        d = small_tied_differences(n, 100 * n + seed)
+        for alternative, zero_method in combos:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")         # all-zero d warns
+                ours = wilcoxon(d, alternative=alternative, zero_method=zero_method)
+            if n == 1 and d[0] == 0:             # SciPy's permutation test needs 2 pairs
+                assert ours.pvalue == 1.0 and ours.method == "signflip"
+                continue
+            theirs = scipy.stats.wilcoxon(d, alternative=alternative, zero_method=zero_method)
+            label = f"n={n} seed={seed} d={d.tolist()} {alternative} {zero_method}"
+            assert abs(ours.pvalue - theirs.pvalue) <= 1e-12, label
+            assert abs(ours.statistic - theirs.statistic) <= 1e-12, label
+            has_ties_or_zeros = np.unique(np.abs(d)).size < n or np.any(d == 0)
+            assert ours.method == ("signflip" if has_ties_or_zeros else "exact"), label
+
+
+def test_five_positive_fold_differences_give_0625_whatever_the_ties():
+    for d in ([.1, .2, .3, .4, .5], [.1, .1, .3, .4, .5], [.1, .1, .1, .1, .1],
+              [.02, .05, .05, .09, .09]):
+        assert wilcoxon(d).pvalue == 0.0625, d
+    # one tie among A − B fold UAs, as in the issue: the normal approximation gave .042
+    a, b = [0.48, 0.50, 0.47, 0.52, 0.49], [0.38, 0.40, 0.38, 0.37, 0.38]
+    assert wilcoxon(a, b).pvalue == 0.0625 and wilcoxon(a, b).method == "signflip"
+
+
+def test_signflip_distribution_equals_enumeration_with_ties():
+    ranks = np.array([1.5, 1.5, 3.0, 4.5, 4.5, 6.0])
+    counts = signflip_distribution(ranks)
+    brute = np.zeros_like(counts)
+    for signs in itertools.product((0, 1), repeat=ranks.size):
+        brute[int(round(2 * np.dot(signs, ranks)))] += 1
+    np.testing.assert_array_equal(counts, brute)
+    # without ties it is the counted null of ranks 1..n
+    np.testing.assert_array_equal(signflip_distribution(np.arange(1.0, 8.0))[::2] / 2 ** 7,
+                                  wilcoxon_null_distribution(7))
+
+
+def test_explicit_signflip_beyond_13_pairs_is_the_exact_permutation_p():
+    d = small_tied_differences(16, 7)
+    ours = wilcoxon(d, method="signflip")
+    # 2^16 sign patterns of the signed ranks, counted by brute force
+    nz = d[d != 0]
+    ranks = scipy.stats.rankdata(np.abs(nz))
+    observed = ranks[nz > 0].sum()
+    patterns = np.array(list(itertools.product((0, 1), repeat=nz.size)), dtype=np.float64)
+    null = patterns @ ranks
+    p = min(1.0, 2 * min(np.mean(null <= observed), np.mean(null >= observed)))
+    assert ours.method == "signflip" and ours.pvalue == pytest.approx(p, abs=1e-15)
 
 
 # --- exact null distribution -----------------------------------------------------------------
@@ -145,7 +209,7 @@ def test_result_unpacks_and_carries_method_n_nzero():
     assert isinstance(res, WilcoxonResult)
     stat, p = res
     assert (stat, p) == (res.statistic, res.pvalue) == (res[0], res[1])
-    assert res.n_zero == 2 and res.n == 6 and res.method == "approx"
+    assert res.n_zero == 2 and res.n == 6 and res.method == "signflip"      # zeros, 8 pairs
     assert wilcoxon(d, zero_method="pratt").n == 8
     assert wilcoxon(d, zero_method="zsplit").n == 8
 
