@@ -15,11 +15,14 @@ from numser.errors import AudioError, FileFormatError, ParameterError
 DEFAULT_CACHE = os.path.join(os.path.expanduser("~"), ".cache", "numser")
 
 
-def add_corpus_arguments(p, *, required=False):
-    """--corpus (repeatable), --drop-unknown-labels and --max-per-speaker."""
+def add_corpus_arguments(p, *, required=False, default="synthetic"):
+    """--corpus (repeatable), --drop-unknown-labels and --max-per-speaker.
+
+    ``default``: the corpus spec the command uses without --corpus (named in the help).
+    """
     p.add_argument("--corpus", action="append", metavar="SPEC", required=required,
-                   help="a corpus to add (repeatable): 'synthetic' (" +
-                        ("" if required else "default; ") +
+                   help="a corpus to add (repeatable): 'synthetic' (40 speakers; " +
+                        ("" if required else f"default {default}; ") +
                         "'synthetic=N' for N speakers), 'emodb=DIR', 'ravdess=DIR', 'manifest=CSV' "
                         "(columns path, speaker, label[, corpus, gender]; a folder stands for its "
                         "manifest.csv)")
