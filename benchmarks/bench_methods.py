@@ -34,8 +34,8 @@ convolutions, dense layers and LSTMs, counted as the direct convolution would do
 FFT path can exceed them; backward = 2 x forward; pooling, activations, loss and Adam not
 counted), numser's GFLOP/s, that as a percentage of a single-precision GEMM measured in the same
 run on the same cores (the faster of NumPy's 2048² ``matmul`` with numser's BLAS threads and
-``torch.mm`` with ``--torch-threads``), and numser's peak RSS: the max RSS of a fresh process
-that builds the model and runs two steps (``--no-rss`` skips it).
+``torch.mm`` with ``--torch-threads``), and numser's peak RSS: the high-water RSS (VmHWM) of a
+fresh process that builds the model and runs two steps (``--no-rss`` skips it).
 
 Options: ``--methods dnn-elm,3d-cnn-dnn,...`` (default: all), ``--steps``, ``--slow-steps``,
 ``--ks 2,32`` (kS of the 2D/3D methods), ``--batch``, ``--torch-threads`` (default 2),
@@ -321,7 +321,12 @@ y = rng.integers(0, 4, batch)
 opt = Adam(lr=3e-3)
 for _ in range(2):
     numser_step(model, opt, x, y)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+# VmHWM restarts at exec; ru_maxrss would keep the RSS this process had as a fork of the benchmark
+try:
+    with open("/proc/self/status") as f:
+        print(next(int(l.split()[1]) for l in f if l.startswith("VmHWM:")) / 1024)
+except (OSError, StopIteration):
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 
