@@ -31,9 +31,11 @@ import numpy as np
 
 from numser import CLASSES, AudioError, FileFormatError, ParameterError
 from numser.atomic import atomic_open, check_writable, save_npy, write_json
+from numser.cli import (add_corpus_arguments, add_training_arguments, check_training_arguments,
+                        parse_kernel)
 from numser.distributed import add_scheduler_argument
-from numser.cli import add_corpus_arguments, add_training_arguments, parse_kernel
 from numser.model_file import git_commit
+from numser.train import RECIPES
 
 DEFAULT_METHODS = ("3d-cnn-dnn", "3d-cnn-dnn-elm", "dnn-elm", "lstm-elm")
 #: The corpus when no --corpus is given: the built-in synthetic corpus with 20 speakers (480
@@ -152,6 +154,10 @@ def parse_args(argv=None):
                         "corpora; loco: leave one corpus out, one task per held-out corpus (the "
                         "test set), validation 20%% of each training corpus's speakers; needs two "
                         "or more corpora")
+    p.add_argument("--train-fraction", type=float, default=1.0, metavar="F",
+                   help="train on this fraction of each fold's training speakers, drawn per corpus "
+                        "with the seed (smaller fractions are subsets of larger ones; validation "
+                        "and test speakers unchanged): points of a learning curve (default 1)")
     p.add_argument("--keep-models", action="store_true",
                    help="keep each task's trained model as a model file beside its task JSON "
                         "(OUT/tasks/<task>.npz), ready for python -m numser.predict")
@@ -348,6 +354,8 @@ def run_task(task, job):
     meta = job["utterances"]
     fold = Fold(**{k: (frozenset(v) if k != "index" else v)
                    for k, v in job["folds"][task.seed][task.fold].items()})
+    if job["train_fraction"] < 1.0:                    # a learning curve: fewer training speakers
+        fold = fold.with_train_fraction(job["train_fraction"], seed=task.seed)
     model = build(task.method, seed=task.seed, **task.kwargs())
     path, kept_path = job["arrays"][model.input_kind]
     # paths of the .npy files, or (on a Dask worker) the arrays themselves
@@ -364,7 +372,8 @@ def run_task(task, job):
     log(f"{model!r}; train {len(y['train'])}, val {len(y['val'])}, test {len(y['test'])} "
         f"utterances")
     config = TrainConfig(batch_size=job["batch_size"], max_epochs=job["epochs"], lr=job["lr"],
-                         patience=job["patience"] or None, seed=1000 * task.seed + task.fold)
+                         patience=job["patience"] or None, seed=1000 * task.seed + task.fold,
+                         warmup_epochs=RECIPES[job["recipe"]]["warmup_epochs"])
     ckpt = os.path.join(job["checkpoints"], task.name + ".npz")
     # standardiser of the training split, early stopping on validation UA, the ELM (SPEC §5-6)
     fitted = fit_model(model, x, y, config, checkpoint=ckpt, log=log, elm_seed=task.seed)
@@ -378,7 +387,7 @@ def run_task(task, job):
         "task": task.name, "method": task.method, "config": model.config.label(),
         "kwargs": {k: list(v) if isinstance(v, tuple) else v for k, v in task.config},
         "fold": task.fold, "seed": task.seed, "protocol": task.protocol,
-        "held_out": task.held_out,
+        "held_out": task.held_out, "recipe": job["recipe"], "train_fraction": job["train_fraction"],
         "n_params": model.n_params(), "paper_params_k": model.config.paper_params_k(),
         **task_scores(y["test"], pred),
         "val_ua": fit["best_val_ua"], "best_epoch": fit["best_epoch"], "history": fit["history"],
@@ -445,7 +454,9 @@ def _model_file(task, job, model, fitted, fold, result):
         "val_ua": float(result["val_ua"]), "test_ua": float(result["test_ua"]),
         "best_epoch": result["best_epoch"], "epochs_run": len(result["history"]),
         "history": result["history"], "elm_grid": result["elm"],
-        "train_config": {"lr": job["lr"], "batch_size": job["batch_size"],
+        "train_config": {"recipe": job["recipe"], "lr": job["lr"],
+                         "warmup_epochs": RECIPES[job["recipe"]]["warmup_epochs"],
+                         "train_fraction": job["train_fraction"], "batch_size": job["batch_size"],
                          "max_epochs": job["epochs"], "patience": job["patience"] or None,
                          "seed": 1000 * task.seed + task.fold},
         "protocol": task.protocol, "held_out": task.held_out, "fold": task.fold,
@@ -531,7 +542,7 @@ def local_outcomes(todo, job, jobs):
 
 # --- the run --------------------------------------------------------------------------------
 
-SETTING_DEFAULTS = {"lr": 3e-3, "protocol": "pooled"}
+SETTING_DEFAULTS = {"lr": 3e-3, "protocol": "pooled", "recipe": "paper", "train_fraction": 1.0}
 #: Settings that may grow between invocations on one --out: more seeds (each with its own split).
 GROWING_SETTINGS = ("seeds", "split")
 
@@ -656,7 +667,10 @@ def _check_args(args):
     """Every argument error, before any data is read."""
     if args.quick:
         args.epochs = min(args.epochs, 2)
-    for name in ("folds", "epochs", "batch_size", "jobs"):
+    check_training_arguments(args)
+    if not 0.0 < args.train_fraction <= 1.0:
+        raise ParameterError(f"--train-fraction must be in (0, 1], got {args.train_fraction}")
+    for name in ("folds", "jobs"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise ParameterError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
@@ -705,7 +719,8 @@ def _main(args, log):
                 "split": {str(s): _split_digest(f, corpus_of) for s, f in splits.items()},
                 "folds": args.folds, "epochs": args.epochs, "patience": args.patience, "lr": args.lr,
                 "batch_size": args.batch_size, "max_per_speaker": args.max_per_speaker,
-                "quick": args.quick, "n_utterances": len(utterances), "protocol": args.protocol}
+                "quick": args.quick, "n_utterances": len(utterances), "protocol": args.protocol,
+                "recipe": args.recipe, "train_fraction": args.train_fraction}
     os.makedirs(args.out, exist_ok=True)
     check_run_settings(args.out, settings, {"identical_audio": identical})
     folds_csv = os.path.join(args.out, "folds.csv")
@@ -724,6 +739,7 @@ def _main(args, log):
                           "label": [int(u.label) for u in utterances]},
            "use": kept.tolist(), "arrays": arrays, "epochs": args.epochs,
            "patience": args.patience, "batch_size": args.batch_size, "lr": args.lr,
+           "recipe": args.recipe, "train_fraction": args.train_fraction,
            "folds": {s: [{"index": f.index, "test": sorted(f.test), "val": sorted(f.val),
                           "train": sorted(f.train)} for f in folds] for s, folds in splits.items()},
            "checkpoints": os.path.join(args.cache, "checkpoints", run_hash),

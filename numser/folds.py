@@ -24,6 +24,24 @@ class Fold:
     val: frozenset
     train: frozenset
 
+    def with_train_fraction(self, fraction, seed=0):
+        """This fold with only ``fraction`` of its training speakers, the same val and test.
+
+        In every corpus (the part of a speaker id before ':') the training speakers are shuffled
+        with ``(seed, index)`` and the first ``ceil(fraction · n)`` kept, at least one. The same
+        shuffle serves every fraction, so a smaller fraction's speakers are a subset of a larger
+        one's: a learning curve adds speakers, it does not swap them.
+        """
+        if not 0.0 < fraction <= 1.0:
+            raise ParameterError(f"train fraction {fraction!r} must be in (0, 1]")
+        rng = np.random.default_rng([seed, self.index])
+        kept = set()
+        for corpus in sorted({s.split(":")[0] for s in self.train}):
+            own = sorted(s for s in self.train if s.split(":")[0] == corpus)
+            order = rng.permutation(len(own))
+            kept.update(own[j] for j in order[:max(1, int(np.ceil(fraction * len(own))))])
+        return Fold(self.index, self.test, self.val, frozenset(kept))
+
     def masks(self, speakers):
         """Boolean masks selecting the utterances of the training, validation and test speakers.
 

@@ -389,7 +389,14 @@ def _run_line(settings):
             + ("leave one corpus out; " if settings.get("protocol") == "loco"
                else f"{settings.get('folds')} speaker-independent folds; ")
             + f"{settings.get('n_utterances')} utterances; at most {settings.get('epochs')} "
-            f"epochs (patience {settings.get('patience')}).", ""]
+            f"epochs (patience {settings.get('patience')}); {_recipe(settings)}"
+            + (f"; training on {settings['train_fraction']:.0%} of each fold's training speakers"
+               if settings.get("train_fraction", 1.0) < 1.0 else "") + ".", ""]
+
+
+def _recipe(settings):
+    """'recipe paper (lr 0.003)': runs from before --recipe existed used the paper's."""
+    return f"recipe {settings.get('recipe', 'paper')} (lr {settings.get('lr', 3e-3):g})"
 
 
 def _table3_lines(results):
@@ -416,7 +423,8 @@ def _table4_lines(results):
     s_all = results["summaries"]
     tests = {(t["a"], t["b"]): t for t in results["tests"]}
     ref = results["reference"]
-    lines = ["## Table 4 — UA of the speaker-independent experiments", "",
+    lines = ["## Table 4 — UA of the speaker-independent experiments "
+             f"({_recipe(results['settings'])})", "",
              f"Mean ± std over {_seeds_phrase(results)}. WA: overall accuracy; macro-F1: mean F1 "
              "over the classes present.", ""]
     if len(results["table4_rows"]) < len(s_all):
@@ -495,7 +503,7 @@ def collapse_warnings(out):
         results = json.load(f)
     return [f"{_key(s)} collapsed in {s['n_collapsed']} of {len(s['folds'])} tasks (≥ 95 % of "
             f"the test utterances predicted '{s['collapsed_class']}', UA near chance); try a "
-            f"gentler learning rate, e.g. --lr 1e-3"
+            f"gentler start: --recipe stable (lr 1e-3 with a warm-up; docs/training.md)"
             for s in results["summaries"] if s.get("n_collapsed")]
 
 

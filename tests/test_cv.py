@@ -424,3 +424,32 @@ def test_keep_models_on_a_dask_cluster_ships_the_model_file_to_the_client(tmp_pa
     assert "_model_file" not in task                   # the bytes went to the .npz, not the JSON
     trained = load_model_file(out / "tasks" / "dnn-elm__context1__fold0.npz")
     assert trained.meta["training"]["test_ua"] == task["test_ua"]
+
+
+def test_stable_recipe_and_train_fraction_are_recorded_and_shown(quick_run, tmp_path):
+    reference_out, cache, _ = quick_run
+    out = tmp_path / "stable-half"
+    proc = run_cv("--quick", "--methods", "dnn-elm", "--only-folds", "0", "--recipe", "stable",
+                  "--train-fraction", "0.5", "--out", out, "--cache", cache)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    task = json.loads((out / "tasks" / "dnn-elm__context1__fold0.json").read_text())
+    full = json.loads((reference_out / "tasks" / "dnn-elm__context1__fold0.json").read_text())
+    assert task["recipe"] == "stable" and task["train_fraction"] == 0.5
+    assert full["recipe"] == "paper" and full["train_fraction"] == 1.0
+    assert task["test_speakers"] == full["test_speakers"] and task["n_val"] == full["n_val"]
+    assert task["n_train"] == full["n_train"] // 2          # 3 of the 6 training speakers
+    assert json.loads((out / "run.json").read_text())["recipe"] == "stable"
+    assert "recipe stable (lr 0.001)" in (out / "tables.md").read_text()
+    assert "recipe paper (lr 0.003)" in (reference_out / "tables.md").read_text()
+    refused = run_cv("--quick", "--methods", "dnn-elm", "--only-folds", "0", "--out", out,
+                     "--cache", cache)
+    assert refused.returncode == 2 and "recipe" in refused.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--recipe", "gentle"], "invalid choice"),
+    (["--train-fraction", "0"], "--train-fraction must be in (0, 1]"),
+])
+def test_bad_recipe_options_are_refused(tmp_path, args, message):
+    proc = run_cv("--quick", "--out", tmp_path / "o", *args)
+    assert proc.returncode == 2 and message in proc.stderr

@@ -275,3 +275,17 @@ def test_loco_needs_two_corpora():
     from numser.folds import loco_folds
     with pytest.raises(ParameterError, match="at least two corpora"):
         loco_folds(["a", "a"], ["a:1", "a:2"])
+
+
+def test_train_fraction_keeps_val_and_test_and_nests_per_corpus():
+    speakers = [f"a:{i}" for i in range(10)] + [f"b:{i}" for i in range(5)]
+    fold = speaker_folds([s.split(":")[0] for s in speakers], speakers, seed=3)[1]
+    quarter, half = fold.with_train_fraction(0.25, seed=3), fold.with_train_fraction(0.5, seed=3)
+    for sub in (quarter, half):
+        assert sub.test == fold.test and sub.val == fold.val and sub.index == fold.index
+    assert quarter.train < half.train < fold.train            # nested: a curve adds speakers
+    # per corpus: ceil(0.5 * 6) = 3 of corpus a's training speakers, ceil(0.5 * 3) = 2 of b's
+    assert sorted(s[0] for s in half.train) == ["a"] * 3 + ["b"] * 2
+    assert fold.with_train_fraction(1.0) == fold
+    with pytest.raises(ParameterError, match="train fraction"):
+        fold.with_train_fraction(0.0)

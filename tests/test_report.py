@@ -171,7 +171,7 @@ def test_seeds_collapse_wa_f1_and_damaged_files(tmp_path, capsys):
     write = report.write_report(str(tmp_path))
     assert write == md
     (line,) = report.collapse_warnings(str(tmp_path))
-    assert "collapsed in 2 of 10 tasks" in line and "'sad'" in line and "--lr 1e-3" in line
+    assert "collapsed in 2 of 10 tasks" in line and "'sad'" in line and "--recipe stable" in line
 
 
 def test_fold_pairing_pairs_the_same_seed_and_fold():
