@@ -9,7 +9,7 @@ setup(
     long_description_content_type="text/markdown",
     packages=find_packages(include=["numser", "numser.*"]),
     python_requires=">=3.10",
-    # Exactly the runtime dependencies the project allows itself (DEVELOPERS.md).
+    # Exactly the runtime dependencies the project allows itself (README.md).
     install_requires=["numpy", "scipy", "numba", "soundfile", "matplotlib"],
     # The commands beside their `python -m numser.<command>` forms.
     entry_points={"console_scripts": [

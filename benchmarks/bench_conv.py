@@ -1,6 +1,6 @@
 """Per-layer conv3d forward/backward time on the 3D-CNN-DNN's layer shapes: direct, FFT, PyTorch.
 
-For every kernel and layer of SPEC §3 at batch 128 it times the forward pass and the backward
+For every kernel and layer of docs/spec.md §3 at batch 128 it times the forward pass and the backward
 pass (dx, dW, db) of each numser path and of ``torch.nn.functional.conv3d`` side by side, and
 prints which path ``choose_method`` picks, so the FFT_MIN_KS threshold can be read off the table.
 
@@ -19,7 +19,7 @@ import numpy as np
 from numser.nn import conv
 
 BATCH = 128
-#: layer name -> (C, L, T, S) of its input in the 3D-CNN-DNN (SPEC §3); F = 4 everywhere.
+#: layer name -> (C, L, T, S) of its input in the 3D-CNN-DNN (docs/spec.md §3); F = 4 everywhere.
 LAYERS = {"conv1": (1, 10, 10, 256), "conv2": (4, 10, 10, 256), "conv3": (4, 5, 5, 128)}
 KERNELS = ["2x2x2", "2x2x4", "2x2x8", "2x2x16", "2x2x32", "2x2x128", "8x2x128"]
 

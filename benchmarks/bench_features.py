@@ -4,13 +4,13 @@ Run:  python benchmarks/bench_features.py [--repeats 3] [--lld] [--cache]
 
 Both pipelines read every staged EmoDB + RAVDESS utterance (their manifest.csv), compute each
 speaker's min–max gain over all of the speaker's samples, take the gain-normalised first 2 s
-(zero-padded) and turn it into the 10×10×256 log-spectrogram volume of SPEC §2; no cache.
+(zero-padded) and turn it into the 10×10×256 log-spectrogram volume of docs/spec.md §2; no cache.
   numser  numser.features.extract_features(utterances, "volume", cache_dir=None)
   scipy   soundfile.read + NumPy gain + scipy.signal.stft(boundary=None, padded=False) per file
 The three (numser, scipy, decoding alone) run alternately; each time is the median over repeats,
 as wall-clock and as CPU (user + system) time of this process. The volumes of both are
 compared, so the timing is of the same result. With --lld, also time
-extract_features(utterances, "lld") (the 32 LLDs of SPEC §4) on the same files, once; with
+extract_features(utterances, "lld") (the 32 LLDs of docs/spec.md §4) on the same files, once; with
 --cache, a first run that writes the feature cache and a second one that reads it.
 """
 import argparse
@@ -46,7 +46,7 @@ def staged_utterances(names=("emodb", "ravdess")):
 
 
 def scipy_volumes(utterances):
-    """The SPEC §2 volumes with soundfile + scipy.signal.stft, written the plain way."""
+    """The docs/spec.md §2 volumes with soundfile + scipy.signal.stft, written the plain way."""
     window = scipy.signal.get_window("hamming", 512)
     speakers = {}
     for i, u in enumerate(utterances):

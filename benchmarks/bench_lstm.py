@@ -3,7 +3,7 @@
 Run:  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_lstm.py [--repeats 7] [--threads 2]
 
 Two cases at batch 128, float32, two stacked layers of 128 cells:
-  lstm_elm   T=198, D=32   (the LSTM-ELM baseline on 32 LLDs per 10 ms frame; SPEC §4)
+  lstm_elm   T=198, D=32   (the LSTM-ELM baseline on 32 LLDs per 10 ms frame; docs/spec.md §4)
   cnn_lstm   T=10,  D=128  (the 2D-CNN-LSTM: 10 L-steps of 128 conv features; last state out)
 Each timing is the median over repeats of one forward + backward with a random upstream gradient;
 the implementations run interleaved, so a change in machine load hits all of them alike.

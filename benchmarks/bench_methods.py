@@ -1,4 +1,4 @@
-"""One batch-128 training step of every Table 4 method (SPEC §3–4), numser vs PyTorch, side by side.
+"""One batch-128 training step of every Table 4 method (docs/spec.md §3–4), numser vs PyTorch, side by side.
 
 A step is forward, softmax cross-entropy, backward and one Adam update (lr 3e-3), dropout on. The
 numser model is ``numser.models.build(method, ...)`` itself; the PyTorch model is the same
@@ -128,7 +128,7 @@ def torch_model(method, kernel=(2, 2, 128), depth=3, cells=128, **_):
                     nn.Conv2d(4, 4, (2, ks), padding="same"), nn.ReLU(), nn.MaxPool2d(4),
                     nn.Flatten()),                                    # (N·10, 128)
             LSTM2(128, 128, last=True), *fc_stack(128, widths))
-    # 3D-CNN-DNN and -ELM: no pooling after the first convolution (SPEC §3)
+    # 3D-CNN-DNN and -ELM: no pooling after the first convolution (docs/spec.md §3)
     elm = method == "3d-cnn-dnn-elm"
     pool = (1, 2, 2) if elm else (2, 2, 2)
     layers, shape, channels = [nn.Unflatten(1, (1, 10))], (10, 10, 256), 1

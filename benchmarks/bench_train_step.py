@@ -1,4 +1,4 @@
-"""One batch-128 training step of the 3D-CNN-DNN(-ELM) (SPEC §3), numser vs PyTorch, side by side.
+"""One batch-128 training step of the 3D-CNN-DNN(-ELM) (docs/spec.md §3), numser vs PyTorch, side by side.
 
 A step is forward, softmax cross-entropy, backward and one Adam update. Both libraries build the
 same architecture; timings are medians of several steps after warm-up, taken in one process so
@@ -36,13 +36,13 @@ from numser.nn.loss import softmax_cross_entropy
 from numser.nn.pool import MaxPool3D
 from numser.nn.shape import Flatten, Reshape, Transpose
 
-INPUT = (1, 10, 10, 256)                # (C, L, T, S) of one volume (SPEC §2)
+INPUT = (1, 10, 10, 256)                # (C, L, T, S) of one volume (docs/spec.md §2)
 CONFIGS = [("3D-CNN-DNN", (2, 2, 2)), ("3D-CNN-DNN", (2, 2, 32)), ("3D-CNN-DNN", (2, 2, 128)),
            ("3D-CNN-DNN", (8, 2, 128)), ("3D-CNN-DNN-ELM", (2, 2, 128))]
 
 
 def numser_model(name, kernel, rng):
-    """The SPEC §3 architecture as a list of numser layers."""
+    """The docs/spec.md §3 architecture as a list of numser layers."""
     pool = (2, 2, 2) if name == "3D-CNN-DNN" else (1, 2, 2)
     layers = [Conv3D(1, 4, kernel, rng=rng), ReLU(),
               Conv3D(4, 4, kernel, rng=rng), ReLU(), MaxPool3D(pool),

@@ -1,4 +1,4 @@
-"""From a waveform to the 10×10×256 input volume of the 3D CNN, one stage at a time (SPEC §2).
+"""From a waveform to the 10×10×256 input volume of the 3D CNN, one stage at a time (docs/spec.md §2).
 
 Run:  python examples/01_audio_to_volume.py [--out examples/out]
 
@@ -56,7 +56,7 @@ def emotion_examples():
         with open(emodb / "manifest.csv", newline="") as f:
             rows = [r for r in csv.DictReader(f) if r["speaker"] == "03"]
         signals = [load_audio(emodb / r["path"]) for r in rows]
-        lo, hi = speaker_gain(signals)            # the gain of SPEC §2.2 over all of speaker 03
+        lo, hi = speaker_gain(signals)            # the gain of docs/spec.md §2.2 over all of speaker 03
         chosen = {}
         for r, y in zip(rows, signals):
             chosen.setdefault(r["label"], (normalise_gain(y, lo, hi), r["path"]))
@@ -72,7 +72,7 @@ def emotion_examples():
 
 
 def plot_stages(y, name, out):
-    """The six stages of SPEC §2.3–2.5 for one utterance."""
+    """The six stages of docs/spec.md §2.3–2.5 for one utterance."""
     segment = fix_length(y, 32000)                                  # (32000,) first 2 s
     frames = frame_signal(segment, frame_length=512, hop_length=320, n_frames=100)  # (100, 512)
     w = hamming(512)                                                # (512,)

@@ -1,4 +1,4 @@
-"""The 32 low-level descriptors of the DNN-ELM and LSTM-ELM baselines over one utterance (SPEC §4).
+"""The 32 low-level descriptors of the DNN-ELM and LSTM-ELM baselines over one utterance (docs/spec.md §4).
 
 Run:  python examples/02_low_level_descriptors.py [--out examples/out]
 

@@ -2,7 +2,7 @@
 
 Run:  python examples/05_lstm_bptt.py [--out examples/out]
 
-The input imitates the frame-level descriptors of the LSTM-ELM baseline (SPEC §4) at 10 ms per frame:
+The input imitates the frame-level descriptors of the LSTM-ELM baseline (docs/spec.md §4) at 10 ms per frame:
 three tracks, RMS energy (syllable bursts), voicing probability and F0 (zero when unvoiced),
 60 frames = 0.6 s. A toy task: from the LAST state, tell high from low arousal (louder syllables,
 higher F0), which noisy single frames do not reveal: the LSTM must gather evidence over time. A small LSTM(3→8) + Dense(8→2) learns it with Adam in a few hundred

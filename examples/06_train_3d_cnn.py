@@ -1,4 +1,4 @@
-"""Train the 3D-CNN-DNN on one speaker-independent split of the synthetic corpus (SPEC §3, §6).
+"""Train the 3D-CNN-DNN on one speaker-independent split of the synthetic corpus (docs/spec.md §3, §6).
 
 Run:  python examples/06_train_3d_cnn.py [--out examples/out] [--quick] [--kernel 2x2x2]
 
@@ -57,7 +57,7 @@ def load_split(out, n_speakers, per_emotion, seed):
     speakers = np.array([u.speaker for u in utts])
     fold = speaker_folds([u.corpus for u in utts], speakers, n_folds=5, seed=seed)[0]
     masks = dict(zip(("train", "val", "test"), fold.masks(speakers)))
-    scaler = Standardiser().fit(x[masks["train"]])        # training speakers only (SPEC §2.6)
+    scaler = Standardiser().fit(x[masks["train"]])        # training speakers only (docs/spec.md §2.6)
     x = scaler.transform(x)
     print(f"corpus: {len(utts)} utterances of {n_speakers} synthetic speakers; split by speaker: "
           + ", ".join(f"{s} {m.sum()} utterances ({len(set(speakers[m]))} speakers)"

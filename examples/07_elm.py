@@ -1,4 +1,4 @@
-"""Utterance functionals of step posteriors, and the ELM's output weights in closed form (SPEC §5).
+"""Utterance functionals of step posteriors, and the ELM's output weights in closed form (docs/spec.md §5).
 
 Run:  python examples/07_elm.py [--out examples/out] [--quick]
 

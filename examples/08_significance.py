@@ -1,4 +1,4 @@
-"""Fold-level vs per-speaker Wilcoxon tests on two simulated classifiers (SPEC §6).
+"""Fold-level vs per-speaker Wilcoxon tests on two simulated classifiers (docs/spec.md §6).
 
 Two made-up classifiers A and B are scored on 60 simulated speakers of three made-up corpora,
 split into 5 speaker-independent folds with numser.folds. A is truly a little better (+3 points of

@@ -1,4 +1,4 @@
-"""t-SNE of learned features at three perplexities, as in the paper's Figure 3 (SPEC §6).
+"""t-SNE of learned features at three perplexities, as in the paper's Figure 3 (docs/spec.md §6).
 
 Run:  python examples/09_tsne.py [--out examples/out] [--quick]
 

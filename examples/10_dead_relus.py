@@ -60,7 +60,7 @@ def load_split(specs, cache):
     speakers = np.array([u.speaker for u in utts])
     fold = speaker_folds([u.corpus for u in utts], speakers, n_folds=5, seed=0)[0]
     train, val, _ = fold.masks(speakers)
-    scaler = Standardiser().fit(x[train])                 # training speakers only (SPEC §2.6)
+    scaler = Standardiser().fit(x[train])                 # training speakers only (docs/spec.md §2.6)
     print(f"data: {', '.join(specs)}: {train.sum()} training and {val.sum()} validation "
           f"utterances (fold 0)")
     return (scaler.transform(x[train]).astype(np.float32), y[train],

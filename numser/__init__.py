@@ -12,7 +12,7 @@ from numser.errors import AudioError, FileFormatError, OutputError, ParameterErr
 
 __version__ = "0.1.0"
 
-#: The four classes, in this order everywhere (SPEC §1): index 0..3.
+#: The four classes, in this order everywhere (docs/spec.md §1): index 0..3.
 CLASSES = ("neutral", "happy", "sad", "angry")
 
 __all__ = ["AudioError", "FileFormatError", "OutputError", "ParameterError", "CLASSES", "__version__"]

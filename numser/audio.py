@@ -1,4 +1,4 @@
-"""Read audio as 16 kHz mono float32 and normalise its gain per speaker (SPEC §2.1–2.2)."""
+"""Read audio as 16 kHz mono float32 and normalise its gain per speaker (docs/spec.md §2.1–2.2)."""
 import os
 import stat
 import warnings
@@ -62,7 +62,7 @@ def load_audio(path, *, sr=16000):
     path : str or os.PathLike
         Any file libsndfile reads (FLAC, WAV, OGG, ...).
     sr : int > 0
-        Target sample rate in Hz. Default 16000 (SPEC §2.1).
+        Target sample rate in Hz. Default 16000 (docs/spec.md §2.1).
 
     Returns
     -------
@@ -81,7 +81,7 @@ def load_audio(path, *, sr=16000):
 
     Notes
     -----
-    SPEC §2.1: mono, 16 kHz; other rates are resampled with the exact rational factor and
+    docs/spec.md §2.1: mono, 16 kHz; other rates are resampled with the exact rational factor and
     channels are averaged. The gain is left alone here; see :func:`speaker_gain`.
     A cut-off FLAC fails to decode and raises; a cut-off uncompressed WAV cannot always be told
     from a short one (libsndfile trims the header's frame count to the data present), so it loads
@@ -145,7 +145,7 @@ def speaker_gain(signals):
 
     Notes
     -----
-    SPEC §2.2: the gain is set per speaker, over all samples of all of their utterances,
+    docs/spec.md §2.2: the gain is set per speaker, over all samples of all of their utterances,
     not per utterance, so loud and quiet utterances of one speaker keep their ratio.
     """
     lo, hi, count = np.inf, -np.inf, 0
@@ -189,7 +189,7 @@ def normalise_gain(x, lo, hi):
 
     Notes
     -----
-    SPEC §2.2. The silence level of x (0) maps to −(hi + lo)/(hi − lo), which is not 0 unless the
+    docs/spec.md §2.2. The silence level of x (0) maps to −(hi + lo)/(hi − lo), which is not 0 unless the
     range is symmetric: the normalised signal can carry a small DC offset.
     """
     lo, hi = float(lo), float(hi)

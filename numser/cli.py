@@ -35,7 +35,7 @@ def add_corpus_arguments(p, *, required=False, default="synthetic"):
 
 
 def add_training_arguments(p):
-    """--recipe, --epochs, --patience, --batch-size, --lr, --cache: the training set-up (SPEC §6).
+    """--recipe, --epochs, --patience, --batch-size, --lr, --cache: the training set-up (docs/spec.md §6).
 
     ``--seed`` is the commands' own: ``cv`` also has ``--seeds``.
     """

@@ -1,4 +1,4 @@
-"""``python -m numser.cv``: the paper's speaker-independent protocol end to end (SPEC §6).
+"""``python -m numser.cv``: the paper's speaker-independent protocol end to end (docs/spec.md §6).
 
 corpora → features → 5 speaker-independent folds → for every (method, configuration, fold) an
 independent task (train with early stopping, fit the ELM, test) whose result is written atomically
@@ -375,7 +375,7 @@ def run_task(task, job):
                          patience=job["patience"] or None, seed=1000 * task.seed + task.fold,
                          warmup_epochs=RECIPES[job["recipe"]]["warmup_epochs"])
     ckpt = os.path.join(job["checkpoints"], task.name + ".npz")
-    # standardiser of the training split, early stopping on validation UA, the ELM (SPEC §5-6)
+    # standardiser of the training split, early stopping on validation UA, the ELM (docs/spec.md §5-6)
     fitted = fit_model(model, x, y, config, checkpoint=ckpt, log=log, elm_seed=task.seed)
     x, fit, elm_table = fitted["x"], fitted["fit"], fitted["elm_table"]
     t_train = time.time() - t0

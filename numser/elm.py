@@ -1,4 +1,4 @@
-"""Utterance functionals of segment posteriors and the extreme learning machine (SPEC §5; Han et al. 2014).
+"""Utterance functionals of segment posteriors and the extreme learning machine (docs/spec.md §5; Han et al. 2014).
 
 Reading order: :func:`utterance_functionals` (segment posteriors → one vector per utterance),
 :func:`solve_output_weights` (the closed form, primal or dual), :class:`ELM`, :func:`select_elm`.
@@ -28,7 +28,7 @@ def utterance_functionals(posteriors, *, threshold=0.2):
     posteriors : array_like of float, shape (N, T, K) or (T, K)
         Segment posteriors (frames for DNN-/LSTM-ELM, the 10 L-steps for 3D-CNN-DNN-ELM).
     threshold : float
-        0.2 (SPEC §5).
+        0.2 (docs/spec.md §5).
 
     Returns
     -------
@@ -43,7 +43,7 @@ def utterance_functionals(posteriors, *, threshold=0.2):
 
     Notes
     -----
-    SPEC §5, following Han et al. 2014 / Lee & Tashev 2015 as the paper does (Section 4).
+    docs/spec.md §5, following Han et al. 2014 / Lee & Tashev 2015 as the paper does (Section 4).
     """
     p = np.asarray(posteriors, dtype=np.float64)
     if p.ndim not in (2, 3):
@@ -136,7 +136,7 @@ class ELM:
 
     Notes
     -----
-    SPEC §5 and Han et al. 2014 (the input weights are uniform in [-1, 1], the classic choice of
+    docs/spec.md §5 and Han et al. 2014 (the input weights are uniform in [-1, 1], the classic choice of
     Huang et al. 2006; the functionals are already in [0, 1], so no input scaling is needed).
     """
 
@@ -267,7 +267,7 @@ def select_elm(X_train, y_train, X_val, y_val, *, hidden_grid=(50, 100, 200, 500
 
     Notes
     -----
-    SPEC §5: "hidden size and C chosen on the validation split". Ties in validation UA go to
+    docs/spec.md §5: "hidden size and C chosen on the validation split". Ties in validation UA go to
     the smaller model: fewer hidden units, then the smaller C (the stronger penalty).
     """
     if n_classes is None:

@@ -1,4 +1,4 @@
-"""Model inputs from audio: volumes, waveform segments, LLDs, standardiser, cache (SPEC §2.5–2.6)."""
+"""Model inputs from audio: volumes, waveform segments, LLDs, standardiser, cache (docs/spec.md §2.5–2.6)."""
 import hashlib
 import json
 import os
@@ -18,7 +18,7 @@ from numser.stft import fix_length, log_spectrogram
 #: Bump when a change alters any cached value, so old cache files are never read again.
 FORMAT_VERSION = 1
 
-#: Every number that defines a feature (SPEC §2, §4); all of it goes into the cache key.
+#: Every number that defines a feature (docs/spec.md §2, §4); all of it goes into the cache key.
 SETTINGS = {
     "segment": {"duration": 2.0},
     "volume": {"n_fft": 512, "hop_length": 320, "win_length": 512, "window": "hamming",
@@ -27,12 +27,12 @@ SETTINGS = {
     "lld": {"win_length": 400, "hop_length": 160, "shape": (198, 32)},
 }
 KINDS = ("volume", "waveform", "lld")
-SEGMENT = 32000     # samples in the first 2 s at 16 kHz (SPEC §2.3)
+SEGMENT = 32000     # samples in the first 2 s at 16 kHz (docs/spec.md §2.3)
 
 
 def _check_sr(sr):
     if sr != 16000:
-        raise ParameterError(f"sr={sr!r}: the input shapes of SPEC §2 and §4 are defined at "
+        raise ParameterError(f"sr={sr!r}: the input shapes of docs/spec.md §2 and §4 are defined at "
                              "16 kHz; read the audio with load_audio(path, sr=16000)")
 
 
@@ -65,7 +65,7 @@ def spectro_volume(y, *, sr=16000):
 
     Notes
     -----
-    SPEC §2.3–2.5: L × T × S = 10 × 10 × 256.
+    docs/spec.md §2.3–2.5: L × T × S = 10 × 10 × 256.
     """
     _check_sr(sr)
     s = SETTINGS["volume"]
@@ -95,7 +95,7 @@ def waveform_segments(y, *, sr=16000):
 
     Notes
     -----
-    SPEC §4, 1D-CNN-LSTM baseline (Trigeorgis et al. 2016): the same 2 s the 3D CNN sees.
+    docs/spec.md §4, 1D-CNN-LSTM baseline (Trigeorgis et al. 2016): the same 2 s the 3D CNN sees.
     """
     _check_sr(sr)
     y = fix_length(np.asarray(y, dtype=np.float32), SEGMENT)                    # (..., 32000)
@@ -133,7 +133,7 @@ def utterance_features(y, kind, lo, hi, *, sr=16000):
 
     Equation
     --------
-    z = fix_length(normalise_gain(y[:32000], lo, hi), 32000)       (SPEC §2.2–2.3)
+    z = fix_length(normalise_gain(y[:32000], lo, hi), 32000)       (docs/spec.md §2.2–2.3)
     F = spectro_volume(z) | waveform_segments(z) | lld_sequence(z)
 
     Parameters
@@ -179,7 +179,7 @@ class Standardiser:
 
     Notes
     -----
-    SPEC §2.6: each of the 256 bins is standardised with the mean and standard deviation of the
+    docs/spec.md §2.6: each of the 256 bins is standardised with the mean and standard deviation of the
     fold's training split; validation and test data reuse those statistics.
     """
 
@@ -389,8 +389,8 @@ def extract_features(utterances, kind, *, sr=16000, cache_dir=None, progress=Tru
     Equation
     --------
     For each speaker s with readable utterances U_s (in ``utterances``):
-        lo_s = min_{u ∈ U_s} min_n y_u[n],  hi_s = max_{u ∈ U_s} max_n y_u[n]      (SPEC §2.2)
-        z_u = normalise_gain(y_u, lo_s, hi_s)[:32000], zero-padded to 32 000      (SPEC §2.3)
+        lo_s = min_{u ∈ U_s} min_n y_u[n],  hi_s = max_{u ∈ U_s} max_n y_u[n]      (docs/spec.md §2.2)
+        z_u = normalise_gain(y_u, lo_s, hi_s)[:32000], zero-padded to 32 000      (docs/spec.md §2.3)
         F_u = spectro_volume(z_u) | waveform_segments(z_u) | lld_sequence(z_u)
 
     Parameters
@@ -430,7 +430,7 @@ def extract_features(utterances, kind, *, sr=16000, cache_dir=None, progress=Tru
 
     Notes
     -----
-    SPEC §2. The gain of a speaker is taken over their utterances that are passed in, so pass
+    docs/spec.md §2. The gain of a speaker is taken over their utterances that are passed in, so pass
     all of a corpus's utterances (not one fold's) to get the paper's per-speaker normalisation.
     """
     if kind not in KINDS:

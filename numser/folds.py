@@ -1,4 +1,4 @@
-"""Speaker-independent k-fold cross-validation over merged corpora (SPEC §6, paper Section 5)."""
+"""Speaker-independent k-fold cross-validation over merged corpora (docs/spec.md §6, paper Section 5)."""
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,7 +106,7 @@ def speaker_groups(corpora, speakers, *, n_folds=5, seed=0):
     it one after another in sorted order, so adding a corpus whose name sorts last leaves the
     earlier corpora's groups unchanged. ``np.array_split`` gives near-equal groups (sizes differ
     by at most one, larger groups first); with fewer speakers than folds it puts speaker j of the
-    shuffled order alone in group j and leaves the last groups empty: the round-robin of SPEC §6.
+    shuffled order alone in group j and leaves the last groups empty: the round-robin of docs/spec.md §6.
     """
     _check_n_folds(n_folds)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
@@ -163,7 +163,7 @@ def speaker_folds(corpora, speakers, *, n_folds=5, seed=0):
 
     Notes
     -----
-    SPEC §6 / paper Section 5: per corpus 60/20/20 % of the speakers for F = 5. No speaker is in two
+    docs/spec.md §6 / paper Section 5: per corpus 60/20/20 % of the speakers for F = 5. No speaker is in two
     sets of a fold, so no voice heard in training is scored in testing (see docs/protocol.md).
     """
     groups = speaker_groups(corpora, speakers, n_folds=n_folds, seed=seed)
@@ -430,7 +430,7 @@ def _folds_from_assignments(path, assigned, known):
 
 
 def _check_tested_once(path, seed, folds):
-    """Each speaker is tested in exactly one fold of a seed (SPEC §6): a file cut off after a
+    """Each speaker is tested in exactly one fold of a seed (docs/spec.md §6): a file cut off after a
     whole fold would otherwise read as a run with fewer folds."""
     from numser.errors import FileFormatError
     tested = {}

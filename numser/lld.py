@@ -1,4 +1,4 @@
-"""The 32 frame-level low-level descriptors of the DNN-ELM and LSTM-ELM baselines (SPEC §4).
+"""The 32 frame-level low-level descriptors of the DNN-ELM and LSTM-ELM baselines (docs/spec.md §4).
 
 Per 25 ms frame (hop 10 ms): F0, voicing probability, zero-crossing rate, MFCC 1–12, RMS energy
 (16 values), then the first delta of each of the 16 (32 values). Every descriptor is written out
@@ -14,7 +14,7 @@ DESCRIPTOR_NAMES = (("f0", "voicing", "zcr") + tuple(f"mfcc{i}" for i in range(1
                     + ("rms",))
 DESCRIPTOR_NAMES = DESCRIPTOR_NAMES + tuple(f"delta_{name}" for name in DESCRIPTOR_NAMES)
 
-_LOG_FLOOR = 1e-10    # the same floor as the log-spectrogram (SPEC §2.4)
+_LOG_FLOOR = 1e-10    # the same floor as the log-spectrogram (docs/spec.md §2.4)
 
 
 # ----------------------------------------------------------------------------- framing
@@ -44,7 +44,7 @@ def lld_frames(y, *, win_length=400, hop_length=160):
 
     Notes
     -----
-    The per-speaker min–max gain (SPEC §2.2) leaves a DC offset in the signal; removing each
+    The per-speaker min–max gain (docs/spec.md §2.2) leaves a DC offset in the signal; removing each
     frame's mean keeps it out of the pitch, ZCR, RMS and the lowest mel band.
     """
     y = _check_signal(y)
@@ -148,7 +148,7 @@ def pitch(y, *, sr=16000, win_length=400, hop_length=160, fmin=50.0, fmax=500.0,
 
     Notes
     -----
-    SPEC §4 (F0 and voicing probability of the DNN-ELM / LSTM-ELM descriptors). A 50 Hz period
+    docs/spec.md §4 (F0 and voicing probability of the DNN-ELM / LSTM-ELM descriptors). A 50 Hz period
     (320 samples) fits in a 400-sample frame only 1.25 times, so low voices rest on a short
     overlap; the normalisation above keeps those lags comparable.
     """
@@ -406,7 +406,7 @@ def low_level_descriptors(y, *, sr=16000, win_length=400, hop_length=160):
 
     Notes
     -----
-    SPEC §4: the descriptors of Han et al. 2014 (DNN-ELM) and Lee & Tashev 2015 (LSTM-ELM):
+    docs/spec.md §4: the descriptors of Han et al. 2014 (DNN-ELM) and Lee & Tashev 2015 (LSTM-ELM):
     F0, voicing probability, ZCR, MFCC 1–12, RMS energy and their first deltas.
     """
     frames = dict(sr=sr, win_length=win_length, hop_length=hop_length)

@@ -1,4 +1,4 @@
-"""Unweighted accuracy and confusion matrices, the evaluation measures of SPEC §6 (paper Section 5)."""
+"""Unweighted accuracy and confusion matrices, the evaluation measures of docs/spec.md §6 (paper Section 5)."""
 import numpy as np
 
 from numser.errors import ParameterError
@@ -44,7 +44,7 @@ def confusion_matrix(y_true, y_pred, n_classes=4):
     y_true, y_pred : array_like of int, shape (N,)
         True and predicted class indices in 0..K-1.
     n_classes : int >= 1
-        K, the number of classes (4 in numser, SPEC §1).
+        K, the number of classes (4 in numser, docs/spec.md §1).
 
     Returns
     -------
@@ -124,7 +124,7 @@ def unweighted_accuracy(y_true, y_pred, n_classes=4):
 
     Notes
     -----
-    SPEC §6 / paper Section 5: UA "considers the imbalanced distribution of the classes". A class
+    docs/spec.md §6 / paper Section 5: UA "considers the imbalanced distribution of the classes". A class
     absent from the test set has no recall and is left out of the mean rather than counted as 0.
     """
     cm = confusion_matrix(y_true, y_pred, n_classes)
@@ -188,7 +188,7 @@ def per_speaker_ua(y_true, y_pred, speakers, n_classes=4):
 
     Notes
     -----
-    SPEC §6: 5 fold-level UAs can never reach p < .01 in a two-sided Wilcoxon test, per-speaker
+    docs/spec.md §6: 5 fold-level UAs can never reach p < .01 in a two-sided Wilcoxon test, per-speaker
     UAs can. Each speaker's UA is over the classes that speaker actually produced.
     """
     t, p = _labels(y_true, y_pred, n_classes)

@@ -1,4 +1,4 @@
-"""One builder per method of the paper's Tables 3 and 4 (SPEC §3–4), with parameter counts.
+"""One builder per method of the paper's Tables 3 and 4 (docs/spec.md §3–4), with parameter counts.
 
 Every model is a plain list of layers wrapped in a small :class:`Model` that knows which input it
 takes (``'volume'`` 10×10×256, ``'lld'`` 198×32 frames, ``'waveform'`` 20×1600), whether it emits one
@@ -6,7 +6,7 @@ posterior per utterance or one per step (the ``-elm`` methods, whose step poster
 ELM), and its own parameter count.
 
 =================  =========  ===================================================  ==============
-method             input      layers (SPEC)                                        paper count
+method             input      layers (docs/spec.md)                                        paper count
 =================  =========  ===================================================  ==============
 3d-cnn-dnn         volume     depth × conv3d(4, k) [+ pool 2×2×2] → FC 512, 512, 4  807K (2×2×128)
 3d-cnn-dnn-elm     volume     depth × conv3d(4, k) [+ pool 1×2×2] → per-L-step FC    546K (2×2×128)
@@ -34,9 +34,9 @@ from numser.nn.sequence import FrameContext, PerStep
 from numser.nn.shape import Flatten, Reshape, Transpose
 
 N_CLASSES = len(CLASSES)
-VOLUME = (10, 10, 256)            # L × T × S (SPEC §2.5)
-LLD_FRAMES, LLD_DIM = 198, 32     # 25 ms / 10 ms frames of the 2 s segment (SPEC §4)
-WAVE_STEPS, WAVE_LEN = 20, 1600   # the 2 s waveform in 20 sub-sequences (SPEC §4)
+VOLUME = (10, 10, 256)            # L × T × S (docs/spec.md §2.5)
+LLD_FRAMES, LLD_DIM = 198, 32     # 25 ms / 10 ms frames of the 2 s segment (docs/spec.md §4)
+WAVE_STEPS, WAVE_LEN = 20, 1600   # the 2 s waveform in 20 sub-sequences (docs/spec.md §4)
 
 METHODS = ("3d-cnn-dnn", "3d-cnn-dnn-elm", "dnn-elm", "lstm-elm", "1d-cnn-lstm",
            "2d-cnn-lstm", "2d-cnn-lstm-dnn")
@@ -121,7 +121,7 @@ class Model:
         Which features the model reads (see :func:`numser.features.extract_features`).
     per_step : bool
         True when the logits are (N, steps, 4) — one posterior per step, every step trained with
-        the utterance label, utterance posteriors from the ELM on step functionals (SPEC §5).
+        the utterance label, utterance posteriors from the ELM on step functionals (docs/spec.md §5).
     elm : numser.elm.ELM or None
         The fitted utterance-level classifier of the ``-elm`` methods.
     """
@@ -270,12 +270,12 @@ def _pool_out(shape, size, where):
 
 
 def _build_3d(config, rng):
-    """3D-CNN-DNN and 3D-CNN-DNN-ELM (SPEC §3): no pooling after the first convolution.
+    """3D-CNN-DNN and 3D-CNN-DNN-ELM (docs/spec.md §3): no pooling after the first convolution.
 
     Depth 3: conv, conv, pool, conv, pool. Every convolution after the first is followed by a
     pool, and there are always at least two pools: depth 2 (conv, conv, pool, pool) drops the
     third convolution but keeps both poolings one after the other, so its FC input is depth 3's
-    (SPEC §3: the only reading whose parameter counts match the paper's depth-2 bands).
+    (docs/spec.md §3: the only reading whose parameter counts match the paper's depth-2 bands).
     """
     elm = config.method == "3d-cnn-dnn-elm"
     pool = (1, 2, 2) if elm else (2, 2, 2)

@@ -7,7 +7,7 @@ that names the model and how the gain was normalised. A file that cannot be clas
 empty, corrupt, not audio, silent, too short) gets an empty label and the reason in ``error``; the
 others are still classified, and the exit status is 1 only when no file could be.
 
-The paper normalises the gain per speaker (SPEC §2.2): the min and max sample over all of a
+The paper normalises the gain per speaker (docs/spec.md §2.2): the min and max sample over all of a
 speaker's utterances map to −1 and +1. A manifest's ``speaker`` column gives the speakers; files
 given directly or found in folders have no known speaker, so each is normalised on its own (per
 file) — on speakers with loud and quiet utterances this differs from training (docs/predict.md).

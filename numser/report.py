@@ -1,4 +1,4 @@
-"""The paper's tables and figures from a run's task JSON files (SPEC §6): ``python -m numser.report DIR``.
+"""The paper's tables and figures from a run's task JSON files (docs/spec.md §6): ``python -m numser.report DIR``.
 
 Reads ``DIR/tasks/*.json`` (one per method, configuration, fold and seed, as written by
 :mod:`numser.cv`) and writes ``DIR/results.json``, ``DIR/tables.md`` and PNG figures:

@@ -1,4 +1,4 @@
-"""The Wilcoxon signed-rank paired test (exact and normal approximation) of SPEC §6, paper Section 5.
+"""The Wilcoxon signed-rank paired test (exact and normal approximation) of docs/spec.md §6, paper Section 5.
 
 The structure follows ``scipy/stats/_wilcoxon.py`` (SciPy 1.17): input validation, the statistic
 and the p-value are separate functions, and :func:`wilcoxon` only chooses the method and glues them.
@@ -393,7 +393,7 @@ def minimum_p_value(n, alternative="two-sided"):
 
     Notes
     -----
-    SPEC §6: 5 fold-level UAs can never reach α = .01 two-sided, whatever the gap between two
+    docs/spec.md §6: 5 fold-level UAs can never reach α = .01 two-sided, whatever the gap between two
     methods; 8 pairs are the fewest that can (2/256 = .0078).
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
@@ -467,7 +467,7 @@ def wilcoxon(x, y=None, *, alternative="two-sided", method="auto", zero_method="
     whether or not two of them tie. Above 13 pairs with ties or zeros both use the normal
     approximation with the tie correction. As in SciPy, the 'auto' limits (13 and 50) count all
     pairs including zeros. SciPy lets NaNs propagate; numser refuses them.
-    SPEC §6: the paper tests two-sided at α = .01; with 5 folds see :func:`minimum_p_value`.
+    docs/spec.md §6: the paper tests two-sided at α = .01; with 5 folds see :func:`minimum_p_value`.
     """
     d, alternative, method, zero_method, correction = _wilcoxon_iv(
         x, y, alternative, method, zero_method, correction)

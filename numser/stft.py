@@ -1,4 +1,4 @@
-"""Framing, Hamming window, short-time Fourier transform and log-spectrogram (SPEC §2.3–2.4).
+"""Framing, Hamming window, short-time Fourier transform and log-spectrogram (docs/spec.md §2.3–2.4).
 
 Everything here is written out by hand; only the FFT of each frame is ``np.fft.rfft``. numser puts
 the frame axis FIRST: a spectrogram is (n_frames, n_bins), unlike librosa's (n_bins, n_frames).
@@ -67,7 +67,7 @@ def hamming(n, *, periodic=True):
 
     Notes
     -----
-    SPEC §2.4: a periodic Hamming window of 512 samples.
+    docs/spec.md §2.4: a periodic Hamming window of 512 samples.
     """
     n = _check_int("n", n)
     if n == 1:
@@ -159,7 +159,7 @@ def frame_signal(y, *, frame_length, hop_length, n_frames=None):
     Notes
     -----
     Frames come FIRST (before samples), as everywhere in numser; there is no centring (librosa's
-    ``center=True`` is not used): frame n starts at sample hop_length · n (SPEC §2.4).
+    ``center=True`` is not used): frame n starts at sample hop_length · n (docs/spec.md §2.4).
     """
     y = _check_signal(y)
     frame_length = _check_int("frame_length", frame_length)
@@ -211,7 +211,7 @@ def stft(y, *, n_fft=512, hop_length=320, win_length=512, window="hamming", n_fr
 
     Notes
     -----
-    SPEC §2.4. No centring, no scaling: ``scipy.signal.stft`` divides by Σ w[k]; multiply its
+    docs/spec.md §2.4. No centring, no scaling: ``scipy.signal.stft`` divides by Σ w[k]; multiply its
     result by ``window.sum()`` to compare. The frames are one strided view and the FFT runs over
     all frames in one ``np.fft.rfft`` call (no Python loop over frames).
     The windowed frames are float64 (float32 samples times the float64 window): numpy's float32
@@ -289,7 +289,7 @@ def log_spectrogram(y, *, sr=16000, duration=2.0, n_fft=512, hop_length=320, win
 
     Notes
     -----
-    SPEC §2.3–2.4: first 2 s, zero-padded; 100 frames of 512 samples, hop 320; periodic Hamming;
+    docs/spec.md §2.3–2.4: first 2 s, zero-padded; 100 frames of 512 samples, hop 320; periodic Hamming;
     512-point real FFT; drop the Nyquist bin; log(|X|² + 1e-10). The arithmetic is that of
     :func:`stft` (float64), run on a batch a few utterances at a time in reused buffers; the
     power is rounded to float32 before the log (1e-7 relative in the power is 1e-7 absolute in

@@ -1,8 +1,8 @@
-"""Mini-batch training with Adam and early stopping on validation UA (SPEC §6), resumable.
+"""Mini-batch training with Adam and early stopping on validation UA (docs/spec.md §6), resumable.
 
 The loop reads top to bottom: shuffle, step through mini-batches (forward, loss, backward, Adam),
 evaluate validation UA, keep the best epoch's weights, write a checkpoint, print one line. The
-``-elm`` methods then fit their ELM on utterance functionals of the step posteriors (SPEC §5).
+``-elm`` methods then fit their ELM on utterance functionals of the step posteriors (docs/spec.md §5).
 """
 import json
 import os
@@ -23,7 +23,7 @@ from numser.readers import array_like, is_int, is_number, read_npz, require
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """The paper's training set-up (SPEC §6); ``patience`` is our reading of 'early stopping'.
+    """The paper's training set-up (docs/spec.md §6); ``patience`` is our reading of 'early stopping'.
 
     Parameters
     ----------
@@ -170,7 +170,7 @@ def _patience_out(state, config):
 def fit_elm(model, x_train, y_train, x_val, y_val, *, seed=0, **grid):
     """Fit the utterance-level ELM of a per-step model on functionals of its step posteriors.
 
-    Hidden size and C are chosen on the validation split (SPEC §5). Returns the grid table.
+    Hidden size and C are chosen on the validation split (docs/spec.md §5). Returns the grid table.
     """
     if not model.per_step:
         raise ParameterError(f"{model.config.method} has no ELM stage (it is not per-step)")
@@ -199,7 +199,7 @@ def fit_model(model, x, y, config=TrainConfig(), *, checkpoint=None, log=print, 
     Returns
     -------
     dict with ``x`` (the standardised splits, float32), ``standardiser`` (fitted on the training
-    split, SPEC §2.6; None for waveform input, which is not standardised), ``fit`` (the result
+    split, docs/spec.md §2.6; None for waveform input, which is not standardised), ``fit`` (the result
     of :func:`train`) and ``elm_table`` (the ELM grid, None for methods without an ELM).
     """
     from numser.features import Standardiser

@@ -1,4 +1,4 @@
-"""t-SNE (van der Maaten & Hinton 2008) for Figure 3 of the paper (SPEC §6): embeddings of FC activations.
+"""t-SNE (van der Maaten & Hinton 2008) for Figure 3 of the paper (docs/spec.md §6): embeddings of FC activations.
 
 Reading order: :func:`squared_distances` → :func:`conditional_probabilities` (perplexity calibration)
 → :func:`joint_probabilities` → :func:`kl_divergence` / :func:`kl_gradient` (the cost and its
@@ -325,7 +325,7 @@ def tsne(X, *, n_components=2, perplexity=30.0, n_iter=1000, learning_rate=200.0
     Notes
     -----
     van der Maaten & Hinton, JMLR 9 (2008), Algorithm 1 and Section 3.4 (exaggeration 12 and 250
-    iterations as in later implementations). SPEC §6, Figure 3 of the paper. O(N²) memory and
+    iterations as in later implementations). docs/spec.md §6, Figure 3 of the paper. O(N²) memory and
     time per iteration: fine for one test fold (N of a few thousand).
     """
     X = _check(X, n_components, perplexity, n_iter, learning_rate, early_exaggeration,

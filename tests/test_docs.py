@@ -154,3 +154,51 @@ def test_checker_catches_broken_forms(tmp_path):
     assert "does not exist" in refs[("numser/no_module.py", "x")]
     assert refs[("tests/test_docs.py", "test_pages_found")] is None
     assert "defines no" in resolve_reference("tests/test_docs.py", "no_such_test")
+
+
+# --- citations of docs/spec.md ------------------------------------------------------------------
+
+SPEC_PAGE = ROOT / "docs" / "spec.md"
+SPEC_CITATION = re.compile(r"docs/spec\.md §(\d+(?:\.\d+)?)(?:[–-](\d+(?:\.\d+)?))?")
+#: Words that would point a reader at a file outside the repository.
+OUTSIDE = re.compile(r"\bSPEC\b(?!\"|_)|DEVELOPERS\.md|STYLE\.md|paper\.txt|shared/SPEC")
+SOURCES = sorted(p for d in ("numser", "tests", "examples", "benchmarks", "docs")
+                 for p in (ROOT / d).rglob("*") if p.suffix in (".py", ".md")) + [
+    ROOT / "README.md", ROOT / "setup.py"]
+
+
+def spec_sections():
+    """The section numbers of docs/spec.md: '3' for '## 3. …', '2.4' for '### 2.4 …'."""
+    text = SPEC_PAGE.read_text(encoding="utf-8")
+    return set(re.findall(r"^#{2,3} (\d+(?:\.\d+)?)\.? ", text, re.M))
+
+
+def test_spec_citations_resolve():
+    sections = spec_sections()
+    assert {"1", "2", "2.4", "3", "6"} <= sections, sorted(sections)
+    bad, count = [], 0
+    for path in SOURCES:
+        text = path.read_text(encoding="utf-8")
+        for m in SPEC_CITATION.finditer(text):
+            count += 1
+            for number in filter(None, m.groups()):
+                if number not in sections:
+                    bad.append(f"{path.relative_to(ROOT)}:{_line(text, m.start())}: {m.group(0)}")
+    assert count > 100, f"only {count} citations of docs/spec.md found"
+    assert not bad, "citations of sections docs/spec.md does not have:\n" + "\n".join(bad)
+
+
+def test_nothing_points_outside_the_repository():
+    this_file = Path(__file__).resolve()
+    found = []
+    for path in SOURCES:
+        if path.resolve() == this_file:
+            continue
+        text = path.read_text(encoding="utf-8")
+        for m in OUTSIDE.finditer(text):
+            context = text[max(0, m.start() - 12):m.end()]
+            if "--corpus SPEC" in context or 'metavar="SPEC' in context:
+                continue                       # the corpus-spec argument, not the old file
+            found.append(f"{path.relative_to(ROOT)}:{_line(text, m.start())}: {m.group(0)}")
+    assert not found, ("references to files outside the repository (cite docs/spec.md "
+                       "instead):\n" + "\n".join(found))

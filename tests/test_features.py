@@ -54,7 +54,7 @@ class _CountingDecoder:
 
 
 def _reference(utterances, feature):
-    """The SPEC §2 pipeline written out plainly: per-speaker gain, first 2 s, features."""
+    """The docs/spec.md §2 pipeline written out plainly: per-speaker gain, first 2 s, features."""
     signals = [load_audio(u.path) for u in utterances]
     out = []
     for u, y in zip(utterances, signals):

@@ -12,7 +12,7 @@ from numser.folds import (Fold, folds_csv_text, read_folds_csv, speaker_folds, s
 
 
 def check_protocol(folds, all_speakers, n_folds):
-    """The SPEC §6 invariants, with a message naming the fold and speaker that break them."""
+    """The docs/spec.md §6 invariants, with a message naming the fold and speaker that break them."""
     assert len(folds) == n_folds
     tested, validated = [], []
     for fold in folds:

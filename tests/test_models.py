@@ -1,4 +1,4 @@
-"""Every model of Tables 3 and 4 builds with the parameter count SPEC §3–4 gives, and bad
+"""Every model of Tables 3 and 4 builds with the parameter count docs/spec.md §3–4 gives, and bad
 configurations fail at build time with a message that says what would work."""
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import pytest
 from numser import ParameterError
 from numser.models import METHODS, TABLE3_KERNELS, build
 
-# (method, builder kwargs, parameters SPEC §3–4 says our reading must have)
+# (method, builder kwargs, parameters docs/spec.md §3–4 says our reading must have)
 SPEC_COUNTS = [
     ("3d-cnn-dnn", dict(kernel=(2, 2, 128)), 807_952),
     ("3d-cnn-dnn", dict(kernel=(2, 2, 32)), 794_128),
@@ -14,7 +14,7 @@ SPEC_COUNTS = [
     ("3d-cnn-dnn-elm", dict(kernel=(2, 2, 128)), 545_808),
     ("3d-cnn-dnn-elm", dict(kernel=(2, 2, 32)), 531_984),
     ("3d-cnn-dnn-elm", dict(kernel=(2, 2, 2)), 527_664),
-    # depth 2 (SPEC §3): the third convolution dropped, both poolings kept after the second
+    # depth 2 (docs/spec.md §3): the third convolution dropped, both poolings kept after the second
     ("3d-cnn-dnn", dict(kernel=(2, 2, 2), depth=2), 789_676),
     ("3d-cnn-dnn", dict(kernel=(2, 2, 32), depth=2), 792_076),
     ("3d-cnn-dnn", dict(kernel=(2, 2, 128), depth=2), 799_756),
@@ -43,7 +43,7 @@ def test_1d_cnn_lstm_count_printed_beside_paper(cells, paper_k, capsys):
     model = build("1d-cnn-lstm", cells=cells, verbose=True)
     printed = capsys.readouterr().out
     assert f"{model.n_params():,} parameters" in printed and f"paper: {paper_k}K" in printed
-    # conv1d 80 (40) + conv1d 800 (40) + LSTM(800→c) + LSTM(c→c) + FC c→4, our reading of SPEC §4
+    # conv1d 80 (40) + conv1d 800 (40) + LSTM(800→c) + LSTM(c→c) + FC c→4, our reading of docs/spec.md §4
     c = cells
     assert model.n_params() == (40 * 80 + 40) + (40 * 40 * 800 + 40) + 4 * (c * (800 + c) + c) \
         + 4 * (c * 2 * c + c) + (4 * c + 4)

@@ -2,7 +2,7 @@
 
 Every loader returns a list of :class:`Utterance` (absolute path, corpus, speaker namespaced
 ``"<corpus>:<id>"``, label index into ``numser.CLASSES``, gender). :func:`load_corpus` turns one
-``--corpus`` value of the command line into such a list, :func:`load_corpora` several (SPEC §1).
+``--corpus`` value of the command line into such a list, :func:`load_corpora` several (docs/spec.md §1).
 """
 import os
 

@@ -1,4 +1,4 @@
-"""EmoDB (Berlin Database of Emotional Speech) read from its own file names (SPEC §1)."""
+"""EmoDB (Berlin Database of Emotional Speech) read from its own file names (docs/spec.md §1)."""
 import os
 import re
 import warnings
@@ -53,7 +53,7 @@ def load_emodb(root):
     -------
     list of Utterance
         Sorted by file name. Speaker = the first two characters (``"emodb:03"``), label from the
-        7th character: W/F/T/N → angry/happy/sad/neutral; L, E, A are dropped (SPEC §1).
+        7th character: W/F/T/N → angry/happy/sad/neutral; L, E, A are dropped (docs/spec.md §1).
 
     Warns
     -----

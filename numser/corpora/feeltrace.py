@@ -1,4 +1,4 @@
-"""Valence/arousal traces mapped onto the four classes with the FEELTRACE landmarks (SPEC §1)."""
+"""Valence/arousal traces mapped onto the four classes with the FEELTRACE landmarks (docs/spec.md §1)."""
 import numpy as np
 
 from numser import CLASSES, ParameterError
@@ -73,7 +73,7 @@ def feeltrace_label(valence, arousal):
 
     Notes
     -----
-    SPEC §1 and paper Section 3 / Table 2 (SEMAINE and RECOLA segments).
+    docs/spec.md §1 and paper Section 3 / Table 2 (SEMAINE and RECOLA segments).
     """
     return int(np.argmin(feeltrace_distances(valence, arousal)))
 

@@ -1,4 +1,4 @@
-"""The utterance record every corpus loader returns, and the manifest CSV reader/writer (SPEC §1)."""
+"""The utterance record every corpus loader returns, and the manifest CSV reader/writer (docs/spec.md §1)."""
 import collections
 import csv
 import io
@@ -25,7 +25,7 @@ class Utterance:
         Name of the corpus it belongs to, e.g. ``"emodb"``.
     speaker : str
         Speaker id namespaced by corpus, ``"<corpus>:<id>"`` (e.g. ``"emodb:03"``), so that two
-        corpora never share a speaker in the speaker-independent folds (SPEC §6).
+        corpora never share a speaker in the speaker-independent folds (docs/spec.md §6).
     label : int
         Index into ``numser.CLASSES`` = (neutral, happy, sad, angry).
     gender : str or None

@@ -1,4 +1,4 @@
-"""RAVDESS (speech, audio) read from its own file names (SPEC §1)."""
+"""RAVDESS (speech, audio) read from its own file names (docs/spec.md §1)."""
 import os
 import re
 import warnings
@@ -6,7 +6,7 @@ import warnings
 from numser import CLASSES
 from numser.corpora.manifest import Utterance, namespaced
 
-#: Emotion field (3rd of the name) → class. Dropped: 02 calm (SPEC §1), 06 fearful, 07 disgust,
+#: Emotion field (3rd of the name) → class. Dropped: 02 calm (docs/spec.md §1), 06 fearful, 07 disgust,
 #: 08 surprised.
 LABELS = {"01": "neutral", "03": "happy", "04": "sad", "05": "angry"}
 
@@ -50,7 +50,7 @@ def load_ravdess(root):
     list of Utterance
         Sorted by path. Speaker = the actor field (``"ravdess:01"``); gender M for odd actors,
         F for even ones; label from the emotion field: 01/03/04/05 → neutral/happy/sad/angry,
-        02 calm and 06–08 are dropped (SPEC §1). Song files (channel 02) are dropped: the
+        02 calm and 06–08 are dropped (docs/spec.md §1). Song files (channel 02) are dropped: the
         paper's corpora are speech.
 
     Warns

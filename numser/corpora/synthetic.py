@@ -140,7 +140,7 @@ class Style:
     pause_prob: float
 
 
-#: The emotion effects (SPEC §1 classes; docs/corpora.md explains each cue).
+#: The emotion effects (docs/spec.md §1 classes; docs/corpora.md explains each cue).
 STYLES = {
     "neutral": Style(f0_st=0.0, range_factor=1.0, slope_st_s=-1.5, shapes=(0.2, 0.2, 0.6),
                      level_db=0.0, rate=1.0, tilt_db=0.0, open_quotient=0.0, closing=0.0,

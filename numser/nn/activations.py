@@ -1,4 +1,4 @@
-"""Element-wise nonlinearities of SPEC §3–4 (ReLU after every conv/FC layer; sigmoid, tanh)."""
+"""Element-wise nonlinearities of docs/spec.md §3–4 (ReLU after every conv/FC layer; sigmoid, tanh)."""
 import numpy as np
 
 from numser.nn._checks import check_input

@@ -1,4 +1,4 @@
-"""Adam with bias correction (Kingma & Ba 2015), the optimiser of every model (SPEC §6)."""
+"""Adam with bias correction (Kingma & Ba 2015), the optimiser of every model (docs/spec.md §6)."""
 import math
 
 import numpy as np
@@ -22,7 +22,7 @@ class Adam:
     Parameters
     ----------
     lr : float > 0, default 3e-3
-        α (SPEC §6).
+        α (docs/spec.md §6).
     beta1, beta2 : float in [0, 1), defaults 0.9 and 0.999
     eps : float > 0, default 1e-8
 

@@ -1,4 +1,4 @@
-"""The 3D convolution layer of SPEC §3 (also conv1d/conv2d through size-1 axes, SPEC §4).
+"""The 3D convolution layer of docs/spec.md §3 (also conv1d/conv2d through size-1 axes, docs/spec.md §4).
 
 Two interchangeable paths compute the same function: the direct Numba loops of
 :mod:`numser.nn.conv_kernels` and the spectral-axis FFT of :mod:`numser.nn.conv_fft`.
@@ -127,7 +127,7 @@ def conv3d_forward(x, w, b, pad, *, method="auto"):
 
     Notes
     -----
-    SPEC §3: stride 1, 'same' zero padding, bias; it is cross-correlation, as in PyTorch.
+    docs/spec.md §3: stride 1, 'same' zero padding, bias; it is cross-correlation, as in PyTorch.
     """
     _check(x, w, b, pad)
     x = np.ascontiguousarray(x)
@@ -244,7 +244,7 @@ class Conv3D(Layer):
 
     Notes
     -----
-    SPEC §3 (3D-CNN-DNN and -ELM convolutions) and §4 (conv1d/conv2d via size-1 axes).
+    docs/spec.md §3 (3D-CNN-DNN and -ELM convolutions) and §4 (conv1d/conv2d via size-1 axes).
     """
 
     def __init__(self, in_channels, out_channels, kernel, padding="same", *, rng=None,

@@ -1,4 +1,4 @@
-"""Direct 3D cross-correlation (SPEC §3, §4): NumPy references and the Numba kernels they check.
+"""Direct 3D cross-correlation (docs/spec.md §3, §4): NumPy references and the Numba kernels they check.
 
 The NumPy references work on an input that is already zero-padded, ``xp`` of shape
 (N, C, Lp, Tp, Sp), and a kernel ``w`` of shape (F, C, kL, kT, kS); the output has

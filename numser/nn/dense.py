@@ -1,4 +1,4 @@
-"""The fully connected (dense) layer of every FC stack of SPEC §3–4: y = x W + b."""
+"""The fully connected (dense) layer of every FC stack of docs/spec.md §3–4: y = x W + b."""
 import numpy as np
 
 from numser.errors import ParameterError
@@ -59,7 +59,7 @@ class Dense(Layer):
 
     Notes
     -----
-    Glorot-uniform W and zero b are the Keras defaults the paper's code most likely used (SPEC §3).
+    Glorot-uniform W and zero b are the Keras defaults the paper's code most likely used (docs/spec.md §3).
     The equations are in :func:`dense_forward`.
     """
 

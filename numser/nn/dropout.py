@@ -1,4 +1,4 @@
-"""Inverted dropout (p = .5 on the FC layers, SPEC §6): zero units at random in training only."""
+"""Inverted dropout (p = .5 on the FC layers, docs/spec.md §6): zero units at random in training only."""
 import numpy as np
 
 from numser.errors import ParameterError
@@ -46,7 +46,7 @@ class Dropout(Layer):
     Parameters
     ----------
     p : float in [0, 1), default 0.5
-        Probability of zeroing a unit (SPEC §6: .5 on the FC layers).
+        Probability of zeroing a unit (docs/spec.md §6: .5 on the FC layers).
     rng : np.random.Generator, optional
         Draws the masks; None means ``np.random.default_rng(0)``. One generator gives a
         reproducible sequence of masks across a training run.

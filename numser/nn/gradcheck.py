@@ -1,4 +1,4 @@
-"""Finite-difference gradient checks of layers and whole models, in float64 (SPEC/STYLE: correctness)."""
+"""Finite-difference gradient checks of layers and whole models, in float64 (docs/spec.md; gradients are checked, never trusted)."""
 import copy
 
 import numpy as np

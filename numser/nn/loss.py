@@ -1,4 +1,4 @@
-"""Softmax and the categorical cross-entropy loss every model of SPEC §3–4 is trained with (§6)."""
+"""Softmax and the categorical cross-entropy loss every model of docs/spec.md §3–4 is trained with (§6)."""
 import numpy as np
 
 from numser.errors import ParameterError
@@ -73,7 +73,7 @@ def softmax_cross_entropy(logits, y):
     logits : np.ndarray, shape (N, K) or (N, T, K), float32 or float64
     y : np.ndarray of int, shape (N,) or (N, T)
         Class indices in 0..K-1. With (N, T, K) logits, a (N,) y is the utterance label repeated
-        at every step (SPEC §3: the 3D-CNN-DNN-ELM is trained with the label at every step).
+        at every step (docs/spec.md §3: the 3D-CNN-DNN-ELM is trained with the label at every step).
 
     Returns
     -------

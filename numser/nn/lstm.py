@@ -1,4 +1,4 @@
-"""Long short-term memory layer with full backpropagation through time (LSTM baselines, SPEC §4)."""
+"""Long short-term memory layer with full backpropagation through time (LSTM baselines, docs/spec.md §4)."""
 from collections import namedtuple
 
 import numpy as np
@@ -336,7 +336,7 @@ class LSTM(Layer):
     -----
     Initialisation (Keras defaults): Glorot-uniform W, orthogonal U, b = 0 except the forget
     gate's block b[H:2H] = 1. One bias per gate unit: 4H·(D + H + 1) parameters, so
-    LSTM(32→128) + LSTM(128→128) + Dense(128→4) = 214 532 (SPEC §4, LSTM-ELM). PyTorch's two
+    LSTM(32→128) + LSTM(128→128) + Dense(128→4) = 214 532 (docs/spec.md §4, LSTM-ELM). PyTorch's two
     biases (bias_ih, bias_hh) only ever enter as their sum, so b = bias_ih + bias_hh maps one
     onto the other. Equations: :func:`lstm_forward`.
     """

@@ -1,4 +1,4 @@
-"""3D max-pooling with stride equal to the window (SPEC §3, §4): NumPy reference, Numba kernels, layer."""
+"""3D max-pooling with stride equal to the window (docs/spec.md §3, §4): NumPy reference, Numba kernels, layer."""
 import numpy as np
 from numba import njit, prange
 
@@ -149,7 +149,7 @@ def maxpool3d_forward(x, size):
 
     Notes
     -----
-    SPEC §3: pooling (2,2,2) in the 3D-CNN-DNN, (1,2,2) in the -ELM variant; SPEC §4 uses
+    docs/spec.md §3: pooling (2,2,2) in the 3D-CNN-DNN, (1,2,2) in the -ELM variant; docs/spec.md §4 uses
     (1,2,2), (1,4,4), (1,1,2) and (1,1,40).
     """
     size = pool_size(size)
@@ -205,7 +205,7 @@ class MaxPool3D(Layer):
 
     Notes
     -----
-    See :func:`maxpool3d_forward` for the equation and SPEC references.
+    See :func:`maxpool3d_forward` for the equation and docs/spec.md references.
     """
 
     def __init__(self, size):

@@ -1,5 +1,5 @@
 """Layers over sequences (N, T, ...): the same layers applied to every step with shared weights
-(SPEC §3 ELM, §4 2D-CNN-LSTM), and a frame-context window (SPEC §4 DNN-ELM)."""
+(docs/spec.md §3 ELM, §4 2D-CNN-LSTM), and a frame-context window (docs/spec.md §4 DNN-ELM)."""
 import numpy as np
 
 from numser.errors import ParameterError
@@ -29,7 +29,7 @@ class PerStep(Layer):
     Notes
     -----
     The 3D-CNN-DNN-ELM applies FC 512-512-4 to each of its 10 L-steps; the 2D-CNN-LSTM applies
-    its conv2d stack to each L-step's T × S map (SPEC §3, §4). Dropout inside draws an
+    its conv2d stack to each L-step's T × S map (docs/spec.md §3, §4). Dropout inside draws an
     independent mask for every step.
     """
 

@@ -11,7 +11,7 @@ class Flatten(Layer):
 
     Notes
     -----
-    The 3D-CNN-DNN flattens its last volume (N, 4, 2, 2, 64) into 1024 features (SPEC §3).
+    The 3D-CNN-DNN flattens its last volume (N, 4, 2, 2, 64) into 1024 features (docs/spec.md §3).
     """
 
     def forward(self, x, train=False):

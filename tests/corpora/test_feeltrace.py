@@ -1,4 +1,4 @@
-"""FEELTRACE mapping of valence/arousal traces onto the four classes (SPEC §1, paper Table 2)."""
+"""FEELTRACE mapping of valence/arousal traces onto the four classes (docs/spec.md §1, paper Table 2)."""
 import numpy as np
 import pytest
 

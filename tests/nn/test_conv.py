@@ -168,7 +168,7 @@ def test_gradients_match_finite_differences(x_shape, F, kernel, padding, method)
 
 @pytest.mark.parametrize("method", ["direct", "fft"])
 @pytest.mark.parametrize("case", CASES + [
-    ((2, 1, 1, 1, 1600), 3, (1, 1, 80), "valid"),     # 1D-CNN-LSTM first layer (SPEC §4)
+    ((2, 1, 1, 1, 1600), 3, (1, 1, 80), "valid"),     # 1D-CNN-LSTM first layer (docs/spec.md §4)
     ((2, 1, 1, 1, 1600), 3, (1, 1, 80), "same"),
     ((2, 4, 1, 10, 256), 4, (1, 2, 32), "same"),      # 2D-CNN-LSTM second layer
 ], ids=IDS + ["conv1d-1600-valid", "conv1d-1600-same", "conv2d-10x256"])

@@ -11,7 +11,7 @@ from numser.nn.lstm import LSTM, cell_backward_numba, cell_backward_numpy, cell_
 
 
 def test_parameter_count_of_the_lstm_elm_baseline():
-    """SPEC §4: LSTM(32→128) + LSTM(128→128) + Dense(128→4) = 214 532 (paper: 214K)."""
+    """docs/spec.md §4: LSTM(32→128) + LSTM(128→128) + Dense(128→4) = 214 532 (paper: 214K)."""
     model = [LSTM(32, 128), LSTM(128, 128), Dense(128, 4)]
     assert n_params(model) == 214_532
 

@@ -1,6 +1,6 @@
 """Whole small models ending in softmax cross-entropy, checked by finite differences in float64.
 
-They mirror the paper's model families at toy size (SPEC §3, §4): a 3D CNN with pooling and a
+They mirror the paper's model families at toy size (docs/spec.md §3, §4): a 3D CNN with pooling and a
 dense head; a conv front end read as steps (transpose/reshape) feeding per-step dense layers and
 an LSTM; and the 3D-CNN-DNN-ELM layout with a per-step head trained on the label at every step.
 """

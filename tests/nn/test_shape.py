@@ -35,7 +35,7 @@ def test_transpose_per_sample_axes_and_inverse():
 
 
 def test_conv_volume_to_steps():
-    """(N, C, L, T, S) → (N, L, C·T·S): the 3D-CNN-DNN-ELM reading of its last volume (SPEC §3)."""
+    """(N, C, L, T, S) → (N, L, C·T·S): the 3D-CNN-DNN-ELM reading of its last volume (docs/spec.md §3)."""
     x = np.random.default_rng(0).standard_normal((2, 4, 10, 2, 64)).astype(np.float32)
     y = Reshape((10, -1)).forward(Transpose((1, 0, 2, 3)).forward(x))
     assert y.shape == (2, 10, 512)
