@@ -16,6 +16,10 @@ from numser.report import build_results, tables_markdown
 
 from conftest import corpus_dir
 
+# Every test here runs `python -m numser.cv` in a fresh process (most of them train): the
+# fast part of the suite (-m 'not slow') leaves them to CI.
+pytestmark = pytest.mark.slow
+
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow        # each example is a fresh process that compiles or trains
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("_"))
 TIMEOUT = 300   # seconds per script; a normal run takes under a minute, --quick seconds
