@@ -38,6 +38,16 @@ def read_json(path, what="JSON file"):
         raise FileFormatError(path, f"damaged {what} ({_why(e)})") from None
 
 
+def _np_load(path, what):
+    """``np.load`` without pickles; any failure to open or parse is a FileFormatError."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except OSError as e:
+        raise FileFormatError(path, f"cannot be read ({e.strerror or _why(e)})") from None
+    except Exception as e:                         # noqa: BLE001 - every parse failure is one
+        raise FileFormatError(path, f"damaged {what} ({_why(e)})") from None
+
+
 def read_npz(path, what=".npz archive"):
     """Every array of an ``.npz`` file, read eagerly, as ``{name: ndarray}``.
 
@@ -45,12 +55,7 @@ def read_npz(path, what=".npz archive"):
     Any failure of the zip or ``.npy`` layers (cut off, bad CRC, a header that declares an absurd
     shape) becomes a FileFormatError naming the file and the member.
     """
-    try:
-        data = np.load(path, allow_pickle=False)
-    except OSError as e:
-        raise FileFormatError(path, f"cannot be read ({e.strerror or _why(e)})") from None
-    except Exception as e:                         # noqa: BLE001 - every parse failure is one
-        raise FileFormatError(path, f"damaged {what} ({_why(e)})") from None
+    data = _np_load(path, what)
     if not isinstance(data, np.lib.npyio.NpzFile):
         raise FileFormatError(path, f"damaged {what}: it holds a single array, not an archive")
     out = {}
@@ -66,12 +71,7 @@ def read_npz(path, what=".npz archive"):
 
 def read_npy(path, what=".npy array"):
     """The array of a ``.npy`` file (no pickled objects); FileFormatError when it is damaged."""
-    try:
-        data = np.load(path, allow_pickle=False)
-    except OSError as e:
-        raise FileFormatError(path, f"cannot be read ({e.strerror or _why(e)})") from None
-    except Exception as e:                         # noqa: BLE001 - every parse failure is one
-        raise FileFormatError(path, f"damaged {what} ({_why(e)})") from None
+    data = _np_load(path, what)
     if not isinstance(data, np.ndarray):
         data.close()
         raise FileFormatError(path, f"damaged {what}: it is an .npz archive, not one array")
