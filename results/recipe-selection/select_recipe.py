@@ -28,7 +28,9 @@ from numser.nn.dense import Dense
 import numser.train as train_module
 from numser.nn.adam import Adam
 
-CORPORA = "/work/shared/corpora"
+# The staged corpora beside the repository (as the tests find them), or $NUMSER_CORPORA.
+CORPORA = os.environ.get("NUMSER_CORPORA", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                      "..", "..", "..", "shared", "corpora"))
 SPECS = [f"emodb={CORPORA}/emodb", f"manifest={CORPORA}/emovo/manifest.csv",
          f"manifest={CORPORA}/urdu/manifest.csv", f"ravdess={CORPORA}/ravdess"]   # as results/paper-4corpora
 
@@ -118,7 +120,7 @@ def main():
     p.add_argument("--kernels", default="2x2x128")
     p.add_argument("--candidates", default=",".join(CANDIDATES))
     p.add_argument("--folds", default="0,1,2,3,4")
-    p.add_argument("--cache", default="/work/recipe/cache")
+    p.add_argument("--cache", default=os.path.expanduser("~/.cache/numser-recipe"))
     a = p.parse_args()
     utts = load_corpora(SPECS, cache_dir=a.cache)
     x, kept = extract_features(utts, "volume", cache_dir=os.path.join(a.cache, "features"),
