@@ -130,13 +130,9 @@ def train(model, x_train, y_train, x_val, y_val, config=TrainConfig(), *, checkp
             logits = model.forward(x_train[batch], train=True)
             loss, dlogits = softmax_cross_entropy(logits, y_train[batch])
             model.backward(dlogits)
-            if warmup_steps:
-                # Adam's own lr stays config.lr (what a checkpoint records); only this step's differs
-                adam.lr = config.lr * min(1.0, (adam.t + 1) / warmup_steps)
-                adam.step(params)
-                adam.lr = config.lr
-            else:
-                adam.step(params)
+            # the warm-up ramps this step's lr; Adam (and so the checkpoint) keeps config.lr
+            ramp = min(1.0, (adam.t + 1) / warmup_steps) if warmup_steps else 1.0
+            adam.step(params, lr=config.lr * ramp)
             losses.append(loss * len(batch))
         val_ua = validation_ua(model, x_val, y_val)
         state["epoch"] += 1

@@ -137,9 +137,9 @@ def test_warmup_ramps_the_learning_rate_then_holds_it(small_synthetic, monkeypat
     used = []
     step = Adam.step
 
-    def recording_step(self, pairs):
-        used.append(self.lr)
-        return step(self, pairs)
+    def recording_step(self, pairs, lr=None):
+        used.append(self.lr if lr is None else lr)
+        return step(self, pairs, lr)
 
     monkeypatch.setattr(Adam, "step", recording_step)
     config = TrainConfig(max_epochs=2, batch_size=64, patience=None, lr=1e-3, warmup_epochs=1)

@@ -59,14 +59,18 @@ class Adam:
                                      f"but its state is {m.shape}; the model changed since the "
                                      "first step")
 
-    def step(self, pairs):
+    def step(self, pairs, lr=None):
         """Update every parameter in place from its gradient.
 
         Parameters
         ----------
         pairs : iterable of (np.ndarray, np.ndarray)
             ``numser.nn.layer.parameters(model)``: (param, grad) in a fixed order.
+        lr : float, optional
+            This step's learning rate, for a schedule such as a warm-up; ``self.lr`` (what
+            ``state_dict`` records) when None.
         """
+        lr = self.lr if lr is None else float(lr)
         pairs = list(pairs)
         self._check(pairs)
         if self.m is None:
@@ -84,7 +88,7 @@ class Adam:
             denom = np.sqrt(v)
             denom /= math.sqrt(c2)
             denom += self.eps
-            p -= (self.lr / c1) * m / denom
+            p -= (lr / c1) * m / denom
 
     def state_dict(self):
         """Everything needed to resume: hyper-parameters, step count t, copies of m and v."""
