@@ -42,7 +42,7 @@ DEFAULT_METHODS = ("3d-cnn-dnn", "3d-cnn-dnn-elm", "dnn-elm", "lstm-elm")
 #: utterances), small enough that the default command runs in a few minutes on 2 cores.
 DEFAULT_CORPUS = "synthetic=20"
 #: The 3D kernel when no --kernels is given: 2x2x2, the best 3D kernel on the four real corpora
-#: (docs/results.md) and about 2.5-3x cheaper per training step than 2x2x128 (docs/cv.md).
+#: (docs/results-4corpora.md) and about 2.5-3x cheaper per training step than 2x2x128 (docs/cv.md).
 DEFAULT_KERNELS = "2x2x2"
 # Table 4's methods in the order their tasks run: the proposed models first, the slowest last, so
 # a run cut short has the headline rows (the report orders rows as the paper does).

@@ -30,7 +30,7 @@ def _untrained_and_trained(method, data, kind, epochs, lr, batch_size=16, **kw):
 
 
 # The 3D CNNs get lr 1e-3: on 160 training utterances the paper's 3e-3 often collapses them to
-# one class within a few steps (as the paper reports for depth 2); see docs/results.md.
+# one class within a few steps (as the paper reports for depth 2); see docs/results-4corpora.md.
 @pytest.mark.slow
 @pytest.mark.parametrize("method, kind, epochs, lr, kw", [
     ("3d-cnn-dnn", "volume", 15, 1e-3, dict(kernel=(2, 2, 2))),
