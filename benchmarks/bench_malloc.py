@@ -1,4 +1,4 @@
-"""Training-step CPU time with freed memory kept for reuse (numser/memory.py) against glibc's default.
+"""Training-step CPU time with freed memory kept for reuse (numser/allocator.py) against glibc's default.
 
 Run:  python benchmarks/bench_malloc.py [--steps 3] [--methods 3d-cnn-dnn,1d-cnn-lstm]
 
@@ -17,7 +17,7 @@ import sys
 CHILD = """
 import resource, sys, time
 import numpy as np
-from numser.memory import keep_freed_memory
+from numser.allocator import keep_freed_memory
 from numser.models import build
 from numser.nn.loss import softmax_cross_entropy
 method, steps = sys.argv[1], int(sys.argv[2])

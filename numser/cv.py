@@ -35,6 +35,7 @@ from numser.cli import (add_corpus_arguments, add_training_arguments, check_trai
                         parse_kernel)
 from numser.distributed import add_scheduler_argument
 from numser.model_file import git_commit
+from numser.thread_policy import threads_per_worker, worker_environment
 from numser.train import RECIPES
 
 DEFAULT_METHODS = ("3d-cnn-dnn", "3d-cnn-dnn-elm", "dnn-elm", "lstm-elm")
@@ -474,8 +475,7 @@ def _jsonable(value):
 
 def _worker_init(threads):
     # Set before numba/numpy start their pools in this fresh (spawned) process.
-    for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(threads)
+    os.environ.update(worker_environment(threads))
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
 
 
@@ -515,11 +515,10 @@ def local_outcomes(todo, job, jobs):
         for task in todo:
             yield _attempt(task, job)
         return
-    cores = os.cpu_count() or 1
     ctx = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(
             jobs, mp_context=ctx, initializer=_worker_init,
-            initargs=(max(1, cores // jobs),)) as pool:
+            initargs=(threads_per_worker(jobs),)) as pool:
         futures = {pool.submit(_run_task_in_worker, t, job): t for t in todo}
         try:
             for fut in concurrent.futures.as_completed(futures):

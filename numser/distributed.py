@@ -31,6 +31,7 @@ import numpy as np
 
 from numser.atomic import write_text
 from numser.errors import ParameterError
+from numser.thread_policy import threads_per_worker
 
 INSTALL_HINT = ("--scheduler needs Dask, which is not installed: pip install 'numser[dask]' "
                 "(or pip install 'dask[distributed]')")
@@ -104,7 +105,7 @@ def input_kind(task):
 def _connect(distributed, args, log):
     """(client, cluster or None) for ``--scheduler``."""
     if args.scheduler == "local":
-        threads = max(1, (os.cpu_count() or 1) // args.jobs)
+        threads = threads_per_worker(args.jobs)
         cluster = distributed.LocalCluster(
             n_workers=args.jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
             dashboard_address=None, env={"NUMBA_NUM_THREADS": str(threads)})

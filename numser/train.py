@@ -14,7 +14,7 @@ import numpy as np
 from numser import CLASSES, FileFormatError, ParameterError
 from numser.atomic import savez
 from numser.elm import select_elm, utterance_functionals
-from numser.memory import keep_freed_memory
+from numser.allocator import keep_freed_memory
 from numser.metrics import unweighted_accuracy
 from numser.nn.adam import Adam
 from numser.nn.loss import softmax_cross_entropy

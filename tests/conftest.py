@@ -2,12 +2,11 @@
 import os
 from pathlib import Path
 
-# As `import numser` does (numser/__init__.py): one BLAS thread, numser's parallelism is Numba's.
-# Set here because test modules may import NumPy before numser.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
-
 import pytest
+
+# `import numser` gives BLAS one thread (numser/thread_policy.py) when it comes before NumPy's;
+# test modules may import NumPy first, so numser is imported here, before any of them.
+import numser  # noqa: F401
 
 #: ../shared/corpora relative to the repository root (override with NUMSER_CORPORA).
 CORPORA = Path(os.environ.get("NUMSER_CORPORA",

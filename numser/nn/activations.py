@@ -35,7 +35,8 @@ def sigmoid(x):
 
     With z = e^(-|x|) ≤ 1: σ(x) = 1 / (1 + z) for x ≥ 0 and z / (1 + z) for x < 0. The exponent is
     never positive (e^(-x) overflows for x < -88 in float32), and small σ keep full relative
-    precision (the form (1 + tanh(x/2)) / 2 would cancel).
+    precision (the form (1 + tanh(x/2)) / 2 would cancel). The LSTM kernels use that form all the
+    same, for speed, where only its absolute error matters: :mod:`numser.nn.rational_tanh`.
     """
     z = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0, z) / (1.0 + z)

@@ -54,8 +54,8 @@ def output_shape(x_shape, w_shape, pad):
 def choose_method(w_shape):
     """The faster path for a kernel shape: 'fft' when kS >= FFT_MIN_KS, else 'direct'.
 
-    The direct loops cost F*C*kL*kT*kS multiply-adds per output; the FFT path costs
-    F*C*kL*kT complex multiply-adds per output frequency plus a forward and an inverse real FFT
+    The direct loops cost C*kL*kT*kS multiply-adds per output; the FFT path costs
+    C*kL*kT complex multiply-adds per output frequency plus a forward and an inverse real FFT
     per row, nearly independent of kS. Both scale with kL*kT, so the crossover is a spectral
     kernel length. ``benchmarks/bench_conv.py`` measures it on the model's layer shapes
     (docs/performance.md): the two paths were level at kS = 8, the FFT path 1.3-2.5x faster at

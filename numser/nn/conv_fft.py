@@ -3,8 +3,8 @@
 A kernel of shape (kL, kT, kS) with kS = 128 over S = 256 bins is, for every (n, c, l, t) row and
 every channel pair (f, c), a 1-D correlation along S. Transforming each row once with a real FFT
 of length P turns that correlation into a product per frequency, so the cost no longer grows with
-kS: the direct loop spends F*C*kL*kT*kS multiply-adds per output, this path
-F*C*kL*kT complex multiply-adds per output *frequency* plus two FFTs per row.
+kS: the direct loop spends C*kL*kT*kS multiply-adds per output, this path
+C*kL*kT complex multiply-adds per output *frequency* plus two FFTs per row.
 
 Equation
 --------

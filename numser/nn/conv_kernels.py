@@ -29,7 +29,7 @@ tap (c, i, j, k) the update is ``row[s] += w * xrow[s + k]`` over contiguous mem
 turns into SIMD fused multiply-adds (:func:`numser.nn.fma.fma`, fused where the code says, so
 the same on every compile). The inner loops index slices with plain ``range`` indices: an
 index that might be negative (``s + k - bS``) makes Numba emit a wraparound check per element,
-which blocked vectorisation and measured several times slower. They cost F*C*kL*kT*kS
+which blocked vectorisation and measured several times slower. They cost C*kL*kT*kS
 multiply-adds per output, so they are the right tool for short spectral kernels only; long
 ones go through :mod:`numser.nn.conv_fft`.
 

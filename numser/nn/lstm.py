@@ -2,13 +2,15 @@
 from collections import namedtuple
 
 import numpy as np
-from numba import njit, types
-from numba.extending import overload
+from numba import njit
 
 from numser.errors import ParameterError
 from numser.nn._checks import check_input, default_rng, glorot_uniform
 from numser.nn.activations import sigmoid
 from numser.nn.layer import Layer
+# The kernels' scalar tanh and σ: a rational tanh in float32, so the loops vectorise (a speed trick
+# with its own module, where its accuracy and the σ form are measured and explained).
+from numser.nn.rational_tanh import scalar_sigmoid as _sigmoid, scalar_tanh as _tanh
 
 # ---------------------------------------------------------------------------------------------
 # One time step, point-wise part (everything except the two matmuls). A plain NumPy reference
@@ -70,66 +72,6 @@ def cell_backward_numpy(dy, dh_rec, dc, gates, c_prev, tc, da):
     da[:, 2 * H:3 * H] = dct * i * (1 - g * g)
     da[:, 3 * H:] = dh * tc * o * (1 - o)
     dc[...] = dct * f
-
-
-# Scalar tanh and σ for the kernels. float64 (gradient checks) uses np.tanh itself. float32
-# (training) uses a rational approximation (Eigen's fast tanh: odd degree-13 over even degree-6
-# polynomial, clamped at |x| = 7.905, where tanh rounds to ±1 in float32); unlike a libm call it
-# vectorises (AVX), and its largest error on [-12, 12] is below 4e-7 (np.tanh in float32: 6e-8),
-# asserted in tests/nn/test_lstm.py.
-_TANH_CLAMP = 7.90531110763549805
-_TANH_P = (-2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11,
-           5.12229709037114e-08, 1.48572235717979e-05, 6.37261928875436e-04,
-           4.89352455891786e-03)
-_TANH_Q = (1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03,
-           4.89352518554385e-03)
-
-
-def tanh_f32_numpy(x):
-    """NumPy version of the float32 kernels' rational tanh (for tests and reading)."""
-    x = np.clip(np.asarray(x, dtype=np.float32), -_TANH_CLAMP, _TANH_CLAMP)
-    x2 = x * x
-    p = np.float32(_TANH_P[0])
-    for coef in _TANH_P[1:]:
-        p = p * x2 + np.float32(coef)
-    q = np.float32(_TANH_Q[0])
-    for coef in _TANH_Q[1:]:
-        q = q * x2 + np.float32(coef)
-    return p * x / q
-
-
-def _tanh(x):
-    """tanh of one scalar inside a kernel (typed per dtype by the overload below)."""
-    return np.tanh(x)
-
-
-def _sigmoid(x):
-    """σ of one scalar inside a kernel, as (1 + tanh(x/2)) / 2."""
-    return 0.5 + 0.5 * np.tanh(0.5 * x)
-
-
-@overload(_tanh)
-def _tanh_typed(x):
-    if isinstance(x, types.Float) and x.bitwidth == 32:
-        f32 = np.float32
-        c = f32(_TANH_CLAMP)
-        p0, p1, p2, p3, p4, p5, p6 = (f32(v) for v in _TANH_P)
-        q0, q1, q2, q3 = (f32(v) for v in _TANH_Q)
-
-        def tanh32(x):
-            x = c if x > c else (-c if x < -c else x)
-            x2 = x * x
-            p = ((((((p0 * x2 + p1) * x2 + p2) * x2 + p3) * x2 + p4) * x2 + p5) * x2 + p6) * x
-            q = ((q0 * x2 + q1) * x2 + q2) * x2 + q3
-            return p / q
-        return tanh32
-    return lambda x: np.tanh(x)
-
-
-@overload(_sigmoid)
-def _sigmoid_typed(x):
-    half = np.float32(0.5) if isinstance(x, types.Float) and x.bitwidth == 32 else 0.5
-    return lambda x: half + half * _tanh(half * x)
 
 
 # error_model="numpy": no zero-division check in the loop, so LLVM can vectorise it. The

@@ -1,4 +1,5 @@
-"""Keep freed memory in the process for reuse, so a training step does not fault its pages in anew.
+"""A speed trick: glibc allocator settings (mallopt) that keep freed memory in the process for reuse,
+so a training step does not fault its pages in anew.
 
 A training step allocates the same large temporaries every time: spectra, padded volumes,
 activations and their gradients, up to about 0.5 GB each for the 1D-CNN-LSTM. glibc's ``malloc``

@@ -10,7 +10,7 @@ import pytest
 # 64 MiB array lives: inside the brk heap ('[heap]' in /proc/self/maps) or in an anonymous mmap.
 PROBE = textwrap.dedent("""
     import numpy as np
-    from numser.memory import keep_freed_memory
+    from numser.allocator import keep_freed_memory
     print(keep_freed_memory())
     a = np.empty(1 << 26, dtype=np.uint8)
     address = a.ctypes.data
