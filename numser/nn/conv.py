@@ -2,7 +2,8 @@
 
 Two interchangeable paths compute the same function: the direct Numba loops of
 :mod:`numser.nn.conv_kernels` and the spectral-axis FFT of :mod:`numser.nn.conv_fft`.
-:func:`choose_method` picks one from the kernel shape.
+:func:`choose_method` picks one from the kernel shape. To read first: the same layer as plain
+loops, :mod:`numser.nn.conv_naive`.
 """
 import numpy as np
 

@@ -1,4 +1,7 @@
-"""Long short-term memory layer with full backpropagation through time (LSTM baselines, docs/spec.md §4)."""
+"""Long short-term memory layer with full backpropagation through time (LSTM baselines, docs/spec.md §4).
+
+To read first: one step as plain loops, :mod:`numser.nn.lstm_naive`.
+"""
 from collections import namedtuple
 
 import numpy as np

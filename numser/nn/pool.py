@@ -1,4 +1,7 @@
-"""3D max-pooling with stride equal to the window (docs/spec.md §3, §4): NumPy reference, Numba kernels, layer."""
+"""3D max-pooling with stride equal to the window (docs/spec.md §3, §4): NumPy reference, Numba kernels, layer.
+
+To read first: the same pooling as plain loops, :mod:`numser.nn.pool_naive`.
+"""
 import numpy as np
 from numba import njit, prange
 
