@@ -2,13 +2,16 @@
 
 Two interchangeable paths compute the same function: the direct Numba loops of
 :mod:`numser.nn.conv_kernels` and the spectral-axis FFT of :mod:`numser.nn.conv_fft`.
-:func:`choose_method` picks one from the kernel shape. To read first: the same layer as plain
-loops, :mod:`numser.nn.conv_naive`.
+:func:`choose_method` picks one from the kernel shape. A third, :mod:`numser.nn.conv_gemm`
+(``method='fft-gemm'``), computes 1-D convolutions along S (kernels (1, 1, kS)) with the same FFT
+and one BLAS matrix product per frequency; it is chosen explicitly (the 1D-CNN-LSTM's layers do),
+never by 'auto', because it rounds differently from the 'fft' path. To read first: the same layer
+as plain loops, :mod:`numser.nn.conv_naive`.
 """
 import numpy as np
 
 from numser.errors import ParameterError
-from numser.nn import conv_fft, conv_kernels
+from numser.nn import conv_fft, conv_gemm, conv_kernels
 from numser.nn.layer import Layer
 
 #: Spectral kernel length from which the FFT path is used (see :func:`choose_method`).
@@ -109,8 +112,9 @@ def conv3d_forward(x, w, b, pad, *, method="auto"):
     b : ndarray, shape (F,), dtype of x
     pad : ((bL, aL), (bT, aT), (bS, aS))
         Zeros added before/after along L, T and S (:func:`same_padding` for 'same').
-    method : {'auto', 'direct', 'fft'}
-        'auto' uses :func:`choose_method`; both paths compute the same function.
+    method : {'auto', 'direct', 'fft', 'fft-gemm'}
+        'auto' uses :func:`choose_method`; all paths compute the same function. 'fft-gemm'
+        (:mod:`numser.nn.conv_gemm`) takes kernels (F, C, 1, 1, kS) only.
 
     Returns
     -------
@@ -143,7 +147,10 @@ def conv3d_forward(x, w, b, pad, *, method="auto"):
     if method == "fft":
         y, spectra = conv_fft.correlate_fft(x, w, b, pad, y_shape)
         return y, {"method": "fft", "spectra": spectra, "w": w, "pad": pad, "x_shape": x.shape}
-    raise ParameterError(f"conv3d: method {method!r}; expected 'auto', 'direct' or 'fft'")
+    if method == "fft-gemm":
+        y, saved = conv_gemm.gemm_correlate(x, w, b, pad, y_shape)
+        return y, {"method": "fft-gemm", "saved": saved, "w": w, "pad": pad, "x_shape": x.shape}
+    raise ParameterError(f"conv3d: method {method!r}; expected 'auto', 'direct', 'fft' or 'fft-gemm'")
 
 
 def conv3d_backward(dout, cache):
@@ -184,6 +191,9 @@ def conv3d_backward(dout, cache):
             f"like the forward output; pass the gradient of that output, in its dtype")
     dout = np.ascontiguousarray(dout)
     n_chunks = min(dout.shape[0], BATCH_PARTIALS)      # never the thread count: see BATCH_PARTIALS
+    if cache["method"] == "fft-gemm":
+        return conv_gemm.gemm_correlate_backward(dout, cache["saved"], x_shape, w.shape, pad,
+                                                 n_chunks)
     if cache["method"] == "fft":
         return conv_fft.correlate_fft_backward(dout, cache["spectra"], x_shape, w.shape, pad,
                                                n_chunks)
@@ -240,8 +250,9 @@ class Conv3D(Layer):
     rng : numpy.random.Generator, optional
         Source of the initial weights; None uses ``np.random.default_rng(0)``.
     dtype : float32 or float64
-    method : {'auto', 'direct', 'fft'}, keyword-only
-        Path of :func:`conv3d_forward`; 'auto' picks by kernel shape.
+    method : {'auto', 'direct', 'fft', 'fft-gemm'}, keyword-only
+        Path of :func:`conv3d_forward`; 'auto' picks by kernel shape; 'fft-gemm' needs a
+        kernel (1, 1, kS).
 
     Notes
     -----
@@ -254,10 +265,13 @@ class Conv3D(Layer):
         kernel = _triple(kernel, "Conv3D kernel")
         if padding not in ("same", "valid"):
             raise ParameterError(f"Conv3D padding {padding!r}; expected 'same' or 'valid'")
-        if method not in ("auto", "direct", "fft"):
-            raise ParameterError(f"Conv3D method {method!r}; expected 'auto', 'direct' or 'fft'")
+        if method not in ("auto", "direct", "fft", "fft-gemm"):
+            raise ParameterError(
+                f"Conv3D method {method!r}; expected 'auto', 'direct', 'fft' or 'fft-gemm'")
         if np.dtype(dtype) not in (np.float32, np.float64):
             raise ParameterError(f"Conv3D dtype {dtype!r}; expected float32 or float64")
+        if method == "fft-gemm":
+            conv_gemm.check_kernel((out_channels, in_channels) + kernel)
         self.kernel, self.padding, self.method = kernel, padding, method
         self.pad = same_padding(kernel) if padding == "same" else ((0, 0),) * 3
         rng = np.random.default_rng(0) if rng is None else rng
