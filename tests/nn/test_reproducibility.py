@@ -4,8 +4,9 @@ Each case trains a small model for two epochs in a fresh process, once with NUMB
 and once with 2, and compares the per-epoch losses and the test posteriors *exactly* (the bytes,
 not a tolerance). The cases cover every reduction that runs in parallel: the direct and the FFT
 path of the 3D convolution (their weight-gradient kernels sum the batch in partials), the LSTM
-(BLAS matrix products) and the ELM stage on top of it, and a 2D-CNN-LSTM (FFT convolution feeding
-an LSTM). A reduction whose order followed the thread count would change the rounding and fail
+(BLAS matrix products) and the ELM stage on top of it, a 2D-CNN-LSTM (FFT convolution feeding
+an LSTM) and the 1D-CNN-LSTM (the 'fft-gemm' path: blocks of rows on Python threads, per-frequency
+BLAS products, dw in fixed partials). A reduction whose order followed the thread count would change the rounding and fail
 the comparison from the second step on.
 """
 import json
@@ -69,7 +70,8 @@ def _train(method, kw, threads, cache_dir, checkpoint):
     ("3d-cnn-dnn", {"kernel": [2, 2, 32]}),        # FFT path
     ("lstm-elm", {}),                              # two LSTMs, per-step dense, ELM
     ("2d-cnn-lstm", {"kernel": [1, 2, 32]}),       # FFT convolutions feeding the LSTMs
-], ids=["3d-direct", "3d-fft", "lstm-elm", "2d-cnn-lstm"])
+    ("1d-cnn-lstm", {}),                           # 'fft-gemm' path: blocks, BLAS, dw partials
+], ids=["3d-direct", "3d-fft", "lstm-elm", "2d-cnn-lstm", "1d-cnn-lstm"])
 def test_training_is_bit_identical_on_1_and_2_threads(method, kw, numba_cache, tmp_path):
     # 1 thread first: it compiles what the cache does not hold yet; 2 threads load all of it
     one = _train(method, kw, 1, numba_cache, tmp_path / "one.npz")
