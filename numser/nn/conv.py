@@ -192,8 +192,12 @@ def conv3d_backward(dout, cache):
     dout = np.ascontiguousarray(dout)
     n_chunks = min(dout.shape[0], BATCH_PARTIALS)      # never the thread count: see BATCH_PARTIALS
     if cache["method"] == "fft-gemm":
-        return conv_gemm.gemm_correlate_backward(dout, cache["saved"], x_shape, w.shape, pad,
-                                                 n_chunks)
+        saved = cache.pop("saved", None)   # freed here: the spectrum of x is as big as x (0.5 GB
+        if saved is None:                  # in the 1D-CNN-LSTM), and the layers below need room
+            raise ParameterError(
+                "conv3d_backward: this 'fft-gemm' forward cache was already used by a backward "
+                "pass (it frees its saved spectrum); run the forward pass again first")
+        return conv_gemm.gemm_correlate_backward(dout, saved, x_shape, w.shape, pad, n_chunks)
     if cache["method"] == "fft":
         return conv_fft.correlate_fft_backward(dout, cache["spectra"], x_shape, w.shape, pad,
                                                n_chunks)

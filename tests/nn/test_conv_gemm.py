@@ -142,3 +142,12 @@ def test_only_the_1d_cnn_lstm_takes_the_path():
     for method, kw in (("2d-cnn-lstm", {"kernel": (1, 2, 128)}), ("3d-cnn-dnn", {})):
         assert set(methods(build(method, **kw))) == {"auto"}
     assert conv_gemm.ROWS_PER_BLOCK >= 1
+
+
+def test_backward_frees_the_saved_spectrum_and_refuses_a_second_call():
+    x, w, b, g, pad = make(CASES[0], np.float32)
+    y, cache = conv3d_forward(x, w, b, pad, method="fft-gemm")
+    conv3d_backward(g, cache)
+    assert "saved" not in cache
+    with pytest.raises(ParameterError, match="already used by a backward pass"):
+        conv3d_backward(g, cache)
