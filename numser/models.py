@@ -320,9 +320,11 @@ def _build_lstm_elm(config, rng):
 
 def _build_1d_cnn_lstm(config, rng):
     """1D-CNN-LSTM (Trigeorgis et al. 2016) on the raw 2 s waveform in 20 × 1600 sub-sequences."""
-    # second convolution: method 'fft-gemm', the FFT with one BLAS product per frequency over
-    # 40 x 40 channels (numser/nn/conv_gemm.py, docs/conv3d.md); the first (C = 1, nothing to
-    # multiply) is faster on the 'fft' path, which 'auto' picks
+    # method 'fft-gemm' (numser/nn/conv_gemm.py, docs/conv3d.md): the FFT with one BLAS product
+    # per frequency (40 x 40 channels in the second convolution), blocked so that no full-size
+    # complex temporary is made; the first convolution takes it for that memory saving (its
+    # peak-RSS share on the 'fft' path was ~1.3 GB). It rounds differently from 'fft', so only
+    # this model asks for it.
     per_step = [Reshape((1, 1, 1, WAVE_LEN)),                              # (N·20, 1, 1, 1, 1600)
                 Conv3D(1, 40, (1, 1, 80), padding="same", rng=rng, method="fft-gemm"), ReLU(),
                 MaxPool3D((1, 1, 2)),                                      # (N·20, 40, 1, 1, 800)
