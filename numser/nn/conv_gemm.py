@@ -28,7 +28,7 @@ k + n_chunks, ... in order; the partials are added in chunk order).
 Reproducibility (docs/performance.md, "Reproducibility"): the blocks and the partials are fixed
 by the shapes, never by the thread count; the threads (``numba.get_num_threads()`` Python
 threads, NumPy and SciPy release the GIL) only decide who computes which chunk of blocks. Each
-GEMM is one BLAS call, which runs one thread (``numser/__init__.py``) and whose result does not
+GEMM is one BLAS call, which runs one thread (``numser/thread_policy.py``) and whose result does not
 depend on that count either (tests/nn/test_conv_gemm.py). So the results are bit-identical on
 any ``NUMBA_NUM_THREADS``; they differ from the 'fft' path's Numba products by float rounding
 (another summation order), which is why only the 1D-CNN-LSTM, whose layers ask for it with
