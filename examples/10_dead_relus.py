@@ -3,10 +3,12 @@
 Run:  python examples/10_dead_relus.py [--out examples/out] [--quick] [--steps 24]
                                        [--corpus emodb=../shared/corpora/emodb ...]
 
-In the real run (docs/results.md) the 3D-CNN-DNN with 2×2×128 kernels predicts one class in every
+In the real run (docs/results-4corpora.md) the 3D-CNN-DNN with 2×2×128 kernels predicts one class in every
 fold at the paper's Adam lr 3e-3, while 2×2×2 learns. This script watches it happen. It trains the
 3D-CNN-DNN (depth 3) on fold 0 for ``--steps`` mini-batches of 128, with two kernels (2×2×2 and
-2×2×128) and two learning rates (3e-3 and 1e-3). Before the first step and after selected steps
+2×2×128) and three schedules: the paper's recipe (lr 3e-3 from the first step), lr 1e-3 from the
+first step, and the stable recipe (``--recipe stable``: lr 1e-3 reached by a linear warm-up over
+the first two epochs, numser.train.RECIPES). Before the first step and after selected steps
 it forwards the validation set and records, for each ReLU layer, the share of its units (output
 elements) that are positive for at least one validation utterance. A unit that is zero for every
 input passes no gradient, so it never recovers: it is dead.
@@ -17,9 +19,10 @@ step that pushes the weights coherently shifts its pre-activation by up to lr ·
 For 2×2×128 with 4 input channels fan_in is 2 048, against 32 for 2×2×2: the same lr moves the
 pre-activations 64 times further, past zero for every input.
 
-What it showed on the four real corpora (fold 0, 24 steps; docs/results.md): at lr 3e-3 with
+What it showed on the four real corpora (fold 0, 24 steps; docs/results-4corpora.md): at lr 3e-3 with
 2×2×128, conv 3 went from 97 % of its units alive to 3 % after two steps and stayed at 2 %, and
-every validation utterance got the same class; at lr 1e-3 it kept 73–94 %. With 2×2×2 the conv
+every validation utterance got the same class; at lr 1e-3 it kept 73–94 % for 24 steps but fell
+to 55 % by step 48, while the stable recipe kept 95–98 % for all 48 (docs/training.md). With 2×2×2 the conv
 layers stayed alive at both rates (FC 1 lost most of its units, yet the model learns). On the
 tiny --quick corpus (batches of 32) even lr 1e-3 killed conv 3 within six steps: the rate that
 is safe depends on the data and the batch, which is the point of watching it.
@@ -42,12 +45,16 @@ from numser.corpora import load_corpora  # noqa: E402
 from numser.features import Standardiser, extract_features  # noqa: E402
 from numser.folds import speaker_folds  # noqa: E402
 from numser.models import build  # noqa: E402
+from numser.train import RECIPES, warmup_lr  # noqa: E402
 from numser.nn.activations import ReLU  # noqa: E402
 from numser.nn.adam import Adam  # noqa: E402
 from numser.nn.loss import softmax_cross_entropy  # noqa: E402
 
 KERNELS = ((2, 2, 2), (2, 2, 128))
-LRS = (3e-3, 1e-3)
+#: (name, lr, warm-up epochs): the two recipes, and the stable recipe's lr without its warm-up
+SCHEDULES = (("paper", RECIPES["paper"]["lr"], RECIPES["paper"]["warmup_epochs"]),
+             ("lr 1e-3", RECIPES["stable"]["lr"], 0),
+             ("stable", RECIPES["stable"]["lr"], RECIPES["stable"]["warmup_epochs"]))
 
 
 def load_split(specs, cache):
@@ -77,11 +84,13 @@ def units_alive(model, x):
     return alive, np.bincount(h.argmax(axis=1), minlength=4)
 
 
-def watch(kernel, lr, data, steps, batch):
-    """Train for ``steps`` mini-batches; return {step: alive per ReLU layer}."""
+def watch(kernel, schedule, data, steps, batch):
+    """Train for ``steps`` mini-batches under ``schedule``; return {step: alive per ReLU layer}."""
+    name, lr, warmup_epochs = schedule
     x_train, y_train, x_val, _ = data
     model = build("3d-cnn-dnn", kernel=kernel, depth=3, seed=0)
     params, adam = model.parameters(), Adam(lr=lr)
+    warmup_steps = warmup_epochs * -(-len(x_train) // batch)       # as numser.train does
     rng = np.random.default_rng(0)
     probes = sorted({0, 1, 2, 3, 4, 6, 8, *range(8, steps + 1, 8), steps})
     record, order, i = {}, rng.permutation(len(x_train)), 0
@@ -93,10 +102,10 @@ def watch(kernel, lr, data, steps, batch):
             i += batch
             loss, dlogits = softmax_cross_entropy(model.forward(x_train[b], train=True), y_train[b])
             model.backward(dlogits)
-            adam.step(params)
+            adam.step(params, lr=warmup_lr(lr, adam.t, warmup_steps))
         if step in probes:
             record[step], predicted = units_alive(model, x_val)
-            print(f"  {'x'.join(map(str, kernel)):>8s} lr {lr:g} step {step:3d}: units alive "
+            print(f"  {'x'.join(map(str, kernel)):>8s} {name:>7s} step {step:3d}: units alive "
                   f"{' '.join(f'{a:4.2f}' for a in record[step])}   validation predictions per "
                   f"class {predicted.tolist()}")
     return record
@@ -116,19 +125,21 @@ def main():
     steps, batch = (6, 32) if args.quick else (args.steps, 128)
     data = load_split(specs, str(out / "cache"))
     print("units alive per ReLU layer: conv 1, conv 2, conv 3, FC 1, FC 2")
-    runs = {(k, lr): watch(k, lr, data, steps, batch) for k in KERNELS for lr in LRS}
+    runs = {(k, sch[0]): watch(k, sch, data, steps, batch) for k in KERNELS for sch in SCHEDULES}
 
-    fig, axes = plt.subplots(1, len(runs), figsize=(3.6 * len(runs), 3.4), sharey=True)
+    fig, axes = plt.subplots(len(KERNELS), len(SCHEDULES), figsize=(3.6 * len(SCHEDULES), 6.4),
+                             sharey=True, squeeze=False)
     names = ("conv 1", "conv 2", "conv 3", "FC 1", "FC 2")
-    for ax, ((kernel, lr), record) in zip(axes, runs.items()):
+    for ax, ((kernel, name), record) in zip(axes.ravel(), runs.items()):
         steps_seen = sorted(record)
-        for j, name in enumerate(names):
-            ax.plot(steps_seen, [record[s][j] for s in steps_seen], "o-", ms=3, label=name)
-        ax.set_title(f"kernel {'x'.join(map(str, kernel))}, lr {lr:g}", fontsize=9)
+        for j, layer in enumerate(names):
+            ax.plot(steps_seen, [record[s][j] for s in steps_seen], "o-", ms=3, label=layer)
+        ax.set_title(f"kernel {'x'.join(map(str, kernel))}, {name}", fontsize=9)
         ax.set_xlabel("Adam step")
         ax.set_ylim(-0.02, 1.02)
-    axes[0].set_ylabel("units alive on validation data")
-    axes[0].legend(fontsize=7)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("units alive on validation data")
+    axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "10_dead_relus.png", dpi=110)
     print(f"wrote {out / '10_dead_relus.png'}: units alive per ReLU layer against the Adam step")

@@ -55,6 +55,12 @@ class TrainConfig:
     warmup_epochs: int = 0
 
 
+def warmup_lr(lr, step, warmup_steps):
+    """The learning rate of Adam step ``step`` (0-based) under a linear warm-up over
+    ``warmup_steps`` steps: lr · min(1, (step + 1) / warmup_steps); lr itself when 0."""
+    return lr * (min(1.0, (step + 1) / warmup_steps) if warmup_steps else 1.0)
+
+
 #: The training recipes a run can choose (``--recipe``): the paper's, and the opt-in 'stable' one,
 #: chosen on validation UA of the 4-corpus data (docs/training.md, "A stable recipe"): a third of
 #: the paper's learning rate, reached by a linear warm-up over the first two epochs. With the
@@ -131,8 +137,7 @@ def train(model, x_train, y_train, x_val, y_val, config=TrainConfig(), *, checkp
             loss, dlogits = softmax_cross_entropy(logits, y_train[batch])
             model.backward(dlogits)
             # the warm-up ramps this step's lr; Adam (and so the checkpoint) keeps config.lr
-            ramp = min(1.0, (adam.t + 1) / warmup_steps) if warmup_steps else 1.0
-            adam.step(params, lr=config.lr * ramp)
+            adam.step(params, lr=warmup_lr(config.lr, adam.t, warmup_steps))
             losses.append(loss * len(batch))
         val_ua = validation_ua(model, x_val, y_val)
         state["epoch"] += 1
