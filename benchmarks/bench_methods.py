@@ -54,7 +54,8 @@ import warnings  # noqa: E402
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
-from numser.models import METHODS, build  # noqa: E402
+from numser.methods import names as method_names  # noqa: E402
+from numser.models import build  # noqa: E402
 from numser.nn.adam import Adam  # noqa: E402
 from numser.nn.conv import Conv3D  # noqa: E402
 from numser.nn.dense import Dense  # noqa: E402
@@ -344,7 +345,7 @@ def peak_rss_mib(method, kw, batch):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--methods", default=None,
-                        help=f"comma-separated subset of {','.join(METHODS)} (default: all)")
+                        help=f"comma-separated subset of {','.join(method_names())} (default: all)")
     parser.add_argument("--ks", default=None,
                         help="comma-separated kS values of the 2D/3D methods to keep (default: all)")
     parser.add_argument("--batch", type=int, default=128)
@@ -367,9 +368,9 @@ def main():
     configs = CONFIGS
     if args.methods:
         wanted = args.methods.split(",")
-        unknown = set(wanted) - set(METHODS)
+        unknown = set(wanted) - set(method_names())
         if unknown:
-            parser.error(f"unknown methods {sorted(unknown)}; choose from {', '.join(METHODS)}")
+            parser.error(f"unknown methods {sorted(unknown)}; choose from {', '.join(method_names())}")
         configs = [c for c in configs if c[0] in wanted]
     if args.ks:
         keep = {int(v) for v in args.ks.split(",")}

@@ -24,38 +24,37 @@ import threading
 import time
 import traceback
 import warnings
-from dataclasses import dataclass
-from typing import NamedTuple
 
+import numba
 import numpy as np
 
-from numser import CLASSES, AudioError, FileFormatError, ParameterError
-from numser.atomic import atomic_open, check_writable, save_npy, write_json
+from numser import CLASSES, AudioError, FileFormatError, ParameterError, methods
+from numser.atomic import check_writable, save_npy, write_json
 from numser.cli import (add_corpus_arguments, add_training_arguments, check_training_arguments,
                         parse_kernel)
-from numser.distributed import add_scheduler_argument
+from numser.corpora import identical_audio, load_corpora
+from numser.distributed import add_scheduler_argument, dask_outcomes, import_distributed
+from numser.features import extract_features
+from numser.folds import (folds_csv_text, loco_folds, read_folds_csv, speaker_folds,
+                          write_folds_csv)
 from numser.model_file import git_commit
+from numser.models import check_config
+from numser.report import collapse_warnings, read_task, write_report
+from numser.tasks import Job, Outcome, Task, run_task, save_result  # noqa: F401 - Task: cv's API
 from numser.thread_policy import threads_per_worker, worker_environment
-from numser.train import RECIPES
 
-DEFAULT_METHODS = ("3d-cnn-dnn", "3d-cnn-dnn-elm", "dnn-elm", "lstm-elm")
 #: The corpus when no --corpus is given: the built-in synthetic corpus with 20 speakers (480
 #: utterances), small enough that the default command runs in a few minutes on 2 cores.
 DEFAULT_CORPUS = "synthetic=20"
 #: The 3D kernel when no --kernels is given: 2x2x2, the best 3D kernel on the four real corpora
 #: (docs/results-4corpora.md) and about 2.5-3x cheaper per training step than 2x2x128 (docs/cv.md).
 DEFAULT_KERNELS = "2x2x2"
-# Table 4's methods in the order their tasks run: the proposed models first, the slowest last, so
-# a run cut short has the headline rows (the report orders rows as the paper does).
-TABLE4_METHODS = ("3d-cnn-dnn", "3d-cnn-dnn-elm", "dnn-elm", "lstm-elm", "2d-cnn-lstm",
-                  "2d-cnn-lstm-dnn", "1d-cnn-lstm")
-PROPOSED = ("3d-cnn-dnn", "3d-cnn-dnn-elm")
 EXAMPLES = """
 examples:
   python -m numser.cv                                   # built-in synthetic corpus, default methods
   python -m numser.cv --quick                           # a smoke run in about two minutes
   python -m numser.cv --corpus emodb=../shared/corpora/emodb --corpus ravdess=../shared/corpora/ravdess \\
-      --methods 3d-cnn-dnn,lstm-elm --out runs/emodb-ravdess --jobs 2
+      --methods {example_methods} --out runs/emodb-ravdess --jobs 2
   python -m numser.cv --corpus manifest=my_corpus/manifest.csv --table3 --out runs/table3
   python -m numser.cv --table4 --out runs/table4        # every Table 4 method at the paper's configurations
   python -m numser.cv --seeds 0,1,2 --out runs/seeds     # every task with 3 speaker splits and initialisations
@@ -70,56 +69,20 @@ examples:
 DATA_SEED = 0
 
 
-@dataclass(frozen=True)
-class Task:
-    """One (method, configuration, fold, seed[, held-out corpus]): trained, tested, saved alone.
-
-    ``protocol`` is ``"pooled"`` (5-fold speaker-independent; ``fold`` is the fold) or ``"loco"``
-    (leave one corpus out; ``held_out`` is the test corpus and ``fold`` its position among the
-    sorted corpora).
-    """
-
-    method: str
-    config: tuple  # sorted (key, value) pairs of the builder's keyword arguments
-    fold: int
-    seed: int = 0
-    protocol: str = "pooled"
-    held_out: str | None = None
-
-    @property
-    def name(self):
-        """``<method>__<cfg>__fold<f>`` or ``<method>__<cfg>__loco-<corpus>``, plus ``__seed<s>``
-        for s > 0 (seed-0 pooled names as before)."""
-        parts = [self.method] + [f"{k}{'x'.join(map(str, v)) if isinstance(v, tuple) else v}"
-                                 for k, v in self.config]
-        where = f"loco-{self.held_out}" if self.protocol == "loco" else f"fold{self.fold}"
-        return "__".join(parts + [where]) + (f"__seed{self.seed}" if self.seed else "")
-
-    def kwargs(self):
-        return dict(self.config)
-
-
-class Outcome(NamedTuple):
-    """What running one task gave: its result dict, or the error that stopped it; and where."""
-
-    task: Task
-    result: dict | None
-    error: str | None       # "ExceptionType: message" when the task failed
-    worker: str             # where it ran: "this process", "pid N", a Dask worker's address
-
-
 # --- the command line -------------------------------------------------------------------------
 
 def parse_args(argv=None):
+    # the example pairs the first proposed model with the last default baseline
+    example = f"{methods.names(proposed=True)[0]},{methods.names(default=True, proposed=False)[-1]}"
     p = argparse.ArgumentParser(
-        prog="python -m numser.cv", epilog=EXAMPLES,
+        prog="python -m numser.cv", epilog=EXAMPLES.format(example_methods=example),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Run Kim et al. 2017's speaker-independent 5-fold protocol on one or more "
                     "corpora and write Table 3/4/5, significance tests and figures.")
     add_corpus_arguments(p, default=DEFAULT_CORPUS)
     p.add_argument("--methods", metavar="M,M",
-                   help=f"comma-separated methods (default: {','.join(DEFAULT_METHODS)}); "
-                        f"all: {','.join(TABLE4_METHODS)}")
+                   help=f"comma-separated methods (default: {','.join(methods.names(default=True))}); "
+                        f"all: {','.join(methods.names())}")
     p.add_argument("--kernels", metavar="KxKxK,...", default=DEFAULT_KERNELS,
                    help="3D kernels (kL x kT x kS) for the 3D models; the 2D models use the kS "
                         f"values of these kernels (default {DEFAULT_KERNELS}; the paper's headline "
@@ -187,48 +150,31 @@ def plan_tasks(args, corpora=None):
     read (``corpora`` None) the loco tasks have ``held_out`` None and serve to check the
     configurations only.
     """
-    from numser.models import METHODS, TABLE3_KERNELS, TABLE4_KERNELS
-    methods = _split(args.methods) if args.methods else []
-    for m in methods:
-        if m not in METHODS:
-            raise ParameterError(f"--methods: unknown method {m!r}; choose from {', '.join(METHODS)}")
-    kernels = [parse_kernel(k, "--kernels") for k in _split(args.kernels)]
-    depths = _split(args.depths, int)
-    cells = _split(args.cells, int)
+    names = _split(args.methods) if args.methods else []
+    for m in names:
+        if methods.find(m) is None:
+            raise ParameterError(f"--methods: unknown method {m!r}; "
+                                 f"choose from {', '.join(methods.names())}")
+    values = {"kernels": [parse_kernel(k, "--kernels") for k in _split(args.kernels)],
+              "depths": _split(args.depths, int), "cells": _split(args.cells, int),
+              "context": args.context}
     configs = []
 
-    def add(method, **kw):
-        key = (method, tuple(sorted(kw.items())))
-        if key not in configs:
-            configs.append(key)
+    def add(method, sweep):
+        for kwargs in methods.get(method).configurations(sweep):
+            key = (method, tuple(sorted(kwargs.items())))
+            if key not in configs:
+                configs.append(key)
 
-    def add_method(m, kernels, depths, cells):
-        if m.startswith("3d"):
-            for k in kernels:
-                for d in depths:
-                    add(m, kernel=k, depth=d)
-        elif m.startswith("2d"):
-            for ks in sorted({k[2] for k in kernels}):
-                add(m, kernel=(1, 2, ks))
-        elif m == "1d-cnn-lstm":
-            for c in cells:
-                add(m, cells=c)
-        elif m == "dnn-elm":
-            add(m, context=args.context)
-        else:
-            add(m)
-
-    if not methods and not args.table3 and not args.table4:
-        methods = list(DEFAULT_METHODS)
-    for m in methods:
-        add_method(m, kernels, depths, cells)
-    if args.table4:
-        for m in TABLE4_METHODS:
-            add_method(m, TABLE4_KERNELS, [3, 2] if m in PROPOSED else [3],
-                       [128, 256])
-    if args.table3:
-        for k in TABLE3_KERNELS:
-            add("3d-cnn-dnn", kernel=k, depth=3)
+    if not names and not args.table3 and not args.table4:
+        names = methods.names(default=True)
+    for m in names:
+        add(m, values)
+    for table, wanted in (("table4", args.table4), ("table3", args.table3)):
+        for m in methods.names() if wanted else ():
+            sweep = getattr(methods.get(m), table)   # the table's axis values, over the command line's
+            if sweep is not None:
+                add(m, {**values, **sweep})
     n_folds = args.folds or 5
     folds = range(n_folds)
     if args.only_folds:
@@ -265,7 +211,6 @@ def run_seeds(args):
 
 def load_data(args, log):
     """Utterances of the requested corpora (subsampled for smoke runs), as one list."""
-    from numser.corpora import load_corpora
     specs = args.corpus or [DEFAULT_CORPUS]
     if args.quick:
         specs = ["synthetic=10" if s in ("synthetic", DEFAULT_CORPUS) else s for s in specs]
@@ -297,7 +242,6 @@ def feature_arrays(utterances, kinds, cache, log):
 
     Returns (paths by kind, index of the utterances that loaded in every kind).
     """
-    from numser.features import extract_features
     digest = hashlib.sha1(json.dumps([(u.path, u.speaker) for u in utterances]).encode())
     folder = os.path.join(cache, "arrays", digest.hexdigest()[:16])
     os.makedirs(folder, exist_ok=True)
@@ -338,144 +282,11 @@ def _cached_arrays(path, kept_path, n_utterances, log):
         return None
 
 
-# --- one task -------------------------------------------------------------------------------
-
-def run_task(task, job):
-    """Train, fit the ELM and test one task; returns its result dict (:func:`save_result`
-    writes it: whoever started the run owns the results, wherever the task ran)."""
-    from numser.folds import Fold
-    from numser.metrics import confusion_matrix, per_speaker_ua, task_scores, unweighted_accuracy
-    from numser.models import build
-    from numser.train import TrainConfig, fit_model
-
-    def log(msg):
-        print(f"[{task.name}] {msg}", file=sys.stderr, flush=True)
-
-    t0 = time.time()
-    meta = job["utterances"]
-    fold = Fold(**{k: (frozenset(v) if k != "index" else v)
-                   for k, v in job["folds"][task.seed][task.fold].items()})
-    if job["train_fraction"] < 1.0:                    # a learning curve: fewer training speakers
-        fold = fold.with_train_fraction(job["train_fraction"], seed=task.seed)
-    model = build(task.method, seed=task.seed, **task.kwargs())
-    path, kept_path = job["arrays"][model.input_kind]
-    # paths of the .npy files, or (on a Dask worker) the arrays themselves
-    x_all, kept = (np.load(a, mmap_mode="r") if isinstance(a, str) else a for a in (path, kept_path))
-    row = {int(u): i for i, u in enumerate(kept)}            # utterance index → array row
-    use = np.array(job["use"], dtype=np.int64)
-    speakers = np.array([meta["speaker"][i] for i in use])
-    labels = np.array([meta["label"][i] for i in use], dtype=np.int64)
-    train_m, val_m, test_m = fold.masks(speakers)
-    rows = np.array([row[i] for i in use])
-    x = {s: np.asarray(x_all[rows[m]]) for s, m in (("train", train_m), ("val", val_m),
-                                                    ("test", test_m))}
-    y = {"train": labels[train_m], "val": labels[val_m], "test": labels[test_m]}
-    log(f"{model!r}; train {len(y['train'])}, val {len(y['val'])}, test {len(y['test'])} "
-        f"utterances")
-    config = TrainConfig(batch_size=job["batch_size"], max_epochs=job["epochs"], lr=job["lr"],
-                         patience=job["patience"] or None, seed=1000 * task.seed + task.fold,
-                         warmup_epochs=RECIPES[job["recipe"]]["warmup_epochs"])
-    ckpt = os.path.join(job["checkpoints"], task.name + ".npz")
-    # standardiser of the training split, early stopping on validation UA, the ELM (docs/spec.md §5-6)
-    fitted = fit_model(model, x, y, config, checkpoint=ckpt, log=log, elm_seed=task.seed)
-    x, fit, elm_table = fitted["x"], fitted["fit"], fitted["elm_table"]
-    t_train = time.time() - t0
-    t1 = time.time()
-    pred = model.predict(x["test"])
-    test_speakers = speakers[test_m]
-    corpora = np.array([s.split(":")[0] for s in test_speakers])
-    result = {
-        "task": task.name, "method": task.method, "config": model.config.label(),
-        "kwargs": {k: list(v) if isinstance(v, tuple) else v for k, v in task.config},
-        "fold": task.fold, "seed": task.seed, "protocol": task.protocol,
-        "held_out": task.held_out, "recipe": job["recipe"], "train_fraction": job["train_fraction"],
-        "n_params": model.n_params(), "paper_params_k": model.config.paper_params_k(),
-        **task_scores(y["test"], pred),
-        "val_ua": fit["best_val_ua"], "best_epoch": fit["best_epoch"], "history": fit["history"],
-        "elm": _jsonable(elm_table),
-        "per_speaker_ua": per_speaker_ua(y["test"], pred, test_speakers),
-        "per_corpus_ua": {c: unweighted_accuracy(y["test"][corpora == c], pred[corpora == c])
-                          for c in sorted(set(corpora))},
-        "confusion": confusion_matrix(y["test"], pred).tolist(),
-        "y_true": y["test"].tolist(), "y_pred": pred.tolist(),
-        "test_speakers": test_speakers.tolist(),
-        "n_train": int(len(y["train"])), "n_val": int(len(y["val"])), "n_test": int(len(y["test"])),
-    }
-    if task.fold == job["tsne_fold"] and task.seed == job["tsne_seed"]:
-        from numser.tsne import tsne
-        emb = model.embed(x["test"])
-        result["tsne"] = tsne(emb, perplexity=min(30.0, (len(emb) - 1) / 3.5),
-                              n_iter=job["tsne_iter"], seed=task.seed).round(4).tolist()
-    # A resumed task's earlier epochs ran in a process that was stopped; their time is in the
-    # history, so the cost counts them too. started/finished bound this process's part only.
-    earlier = sum(h["seconds"] for h in fit["history"][:fit["resumed_epoch"]])
-    result.update(seconds_train=t_train + earlier, seconds_eval=time.time() - t1,
-                  seconds=time.time() - t0 + earlier, resumed_after_epoch=fit["resumed_epoch"],
-                  started=time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t0)),
-                  finished=time.strftime("%Y-%m-%dT%H:%M:%S"), git_commit=job["git_commit"])
-    if job.get("keep_models"):     # written by save_result, beside the JSON and before it
-        result[MODEL_FILE_KEY] = _model_file(task, job, model, fitted, fold, result)
-    log(f"test UA {result['test_ua']:.3f} (val {fit['best_val_ua']:.3f}), "
-        f"{result['seconds']:.0f}s" + (f"; collapsed: {result['majority_share']:.0%} predicted "
-                                       f"{CLASSES[result['majority_class']]}"
-                                       if result["collapsed"] else ""))
-    return result
-
-
-def save_result(task, result, job):
-    """Write a task's result JSON (atomically), then drop its checkpoint: the JSON holds what
-    matters. A kill between the two leaves a checkpoint of the last epoch: harmless.
-
-    With ``--keep-models`` the task's model file (bytes in the result, so that a task run on a
-    Dask worker keeps its model too) is written first, as ``tasks/<task>.npz``.
-    """
-    model_file = result.pop(MODEL_FILE_KEY, None)
-    if model_file is not None:
-        with atomic_open(os.path.join(job["out"], "tasks", task.name + ".npz")) as f:
-            f.write(model_file)
-    write_json(os.path.join(job["out"], "tasks", task.name + ".json"), result)
-    ckpt = os.path.join(job["checkpoints"], task.name + ".npz")
-    if os.path.exists(ckpt):
-        os.remove(ckpt)
-
-
-#: The result key that carries a task's model file (bytes) from run_task to save_result.
-MODEL_FILE_KEY = "_model_file"
-
-
-def _model_file(task, job, model, fitted, fold, result):
-    """The task's model as the bytes of a model file (:mod:`numser.model_file`)."""
-    from numser.model_file import model_file_bytes
-    corpus_of = job["corpus_of"]
-    training = {
-        "corpora": sorted({corpus_of[s] for s in fold.train | fold.val}),
-        "speakers": {"train": sorted(fold.train), "val": sorted(fold.val)},
-        "test_speakers": sorted(fold.test),
-        "n_utterances": {k: result[f"n_{k}"] for k in ("train", "val", "test")},
-        "val_ua": float(result["val_ua"]), "test_ua": float(result["test_ua"]),
-        "best_epoch": result["best_epoch"], "epochs_run": len(result["history"]),
-        "history": result["history"], "elm_grid": result["elm"],
-        "train_config": {"recipe": job["recipe"], "lr": job["lr"],
-                         "warmup_epochs": RECIPES[job["recipe"]]["warmup_epochs"],
-                         "train_fraction": job["train_fraction"], "batch_size": job["batch_size"],
-                         "max_epochs": job["epochs"], "patience": job["patience"] or None,
-                         "seed": 1000 * task.seed + task.fold},
-        "protocol": task.protocol, "held_out": task.held_out, "fold": task.fold,
-        "seed": task.seed, "task": task.name, "run": os.path.abspath(job["out"]),
-    }
-    return model_file_bytes(model, fitted["standardiser"], training=training)
-
-
-def _jsonable(value):
-    if value is None:
-        return None
-    return json.loads(json.dumps(value, default=lambda o: o.tolist() if hasattr(o, "tolist")
-                                 else str(o)))
-
-
 def _worker_init(threads):
-    # Set before numba/numpy start their pools in this fresh (spawned) process.
+    # Set before numba/numpy start their pools in this fresh (spawned) process. Numba read its
+    # thread count when this module imported it: read it again, before its pool starts.
     os.environ.update(worker_environment(threads))
+    numba.config.reload_config()
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
 
 
@@ -585,7 +396,6 @@ def check_run_settings(out, settings, record=None):
 
 
 def _split_digest(folds, corpus_of):
-    from numser.folds import folds_csv_text
     return hashlib.sha1(folds_csv_text({0: folds}, corpus_of).encode()).hexdigest()[:16]
 
 
@@ -595,7 +405,6 @@ def fold_splits(args, seeds, utterances):
     Raises ParameterError (too few speakers for the folds) or FileFormatError (a split file that
     does not fit the data) before any feature is extracted.
     """
-    from numser.folds import loco_folds, read_folds_csv, speaker_folds
     corpora = [u.corpus for u in utterances]
     speakers = [u.speaker for u in utterances]
     if args.protocol == "loco":         # fold i tests the i-th corpus in sorted order
@@ -608,7 +417,6 @@ def fold_splits(args, seeds, utterances):
 
 def _use_folds_file(args):
     """Read ``--folds-from``'s structure before any data: it fixes the folds and the seeds."""
-    from numser.folds import read_folds_csv
     split = read_folds_csv(args.folds_from)
     n_folds = len(next(iter(split.values())))
     if args.folds is not None and args.folds != n_folds:
@@ -629,7 +437,6 @@ def finished(task, out, log, keep_models=False):
     With ``keep_models`` a task whose model file is missing (a run started without
     ``--keep-models``) is not finished: it is trained again (to the same result) for its model.
     """
-    from numser.report import read_task
     path = os.path.join(out, "tasks", task.name + ".json")
     if not os.path.exists(path):
         return False
@@ -691,19 +498,73 @@ def _check_args(args):
         raise ParameterError(f"--tsne-fold must be in 0..{args.folds - 1}")
 
 
+def _write_split(out, splits, corpus_of, log):
+    """``out/folds.csv``: the split of every seed of this run, and of earlier invocations'."""
+    folds_csv = os.path.join(out, "folds.csv")
+    try:     # the seeds of earlier invocations stay in the file (run.json vouches they agree)
+        earlier = read_folds_csv(folds_csv, set(corpus_of)) if os.path.exists(folds_csv) else {}
+    except FileFormatError as e:
+        log(f"numser.cv: warning: {e}; rewriting it")
+        earlier = {}
+    write_folds_csv(folds_csv, {**earlier, **splits}, corpus_of)
+
+
+def _job(args, settings, utterances, splits, arrays, kept):
+    """What every task of this run shares (:class:`numser.tasks.Job`)."""
+    # checkpoints: one folder per run, whatever seeds it has grown to (task names carry the seed)
+    fixed = {k: v for k, v in settings.items() if k not in GROWING_SETTINGS}
+    run_hash = hashlib.sha1(json.dumps([os.path.abspath(args.out), fixed],
+                                       sort_keys=True).encode()).hexdigest()[:12]
+    return Job(speakers=[u.speaker for u in utterances], labels=[int(u.label) for u in utterances],
+               use=kept.tolist(), arrays=arrays, corpus_of={u.speaker: u.corpus for u in utterances},
+               folds={s: [{"index": f.index, "test": sorted(f.test), "val": sorted(f.val),
+                           "train": sorted(f.train)} for f in folds] for s, folds in splits.items()},
+               epochs=args.epochs, patience=args.patience, batch_size=args.batch_size, lr=args.lr,
+               recipe=args.recipe, train_fraction=args.train_fraction,
+               checkpoints=os.path.join(args.cache, "checkpoints", run_hash), out=args.out,
+               tsne_fold=args.tsne_fold, tsne_seed=min(settings["seeds"]),
+               tsne_iter=300 if args.quick else 1000, git_commit=git_commit(),
+               keep_models=args.keep_models)
+
+
+def _run(todo, job, args, log):
+    """Run the tasks (here, in worker processes, or on Dask), save each result as it comes, log
+    progress; returns the Outcomes of the tasks that failed."""
+    start, done, failed = time.time(), 0, []
+
+    def progress(outcome):
+        nonlocal done
+        done += 1
+        eta = (time.time() - start) / done * (len(todo) - done)
+        what = (f"UA {outcome.result['test_ua']:.3f}" if outcome.error is None
+                else f"FAILED: {outcome.error}")
+        log(f"== {done}/{len(todo)} tasks done  ({outcome.task.name} on {outcome.worker}: {what})"
+            f"  elapsed {time.time() - start:.0f}s  ETA {eta:.0f}s")
+
+    if args.scheduler:
+        outcomes = dask_outcomes(todo, job, args, log)
+    else:
+        outcomes = local_outcomes(todo, job, args.jobs)
+    with contextlib.closing(outcomes):       # Ctrl-C: the executor stops its workers on close
+        for outcome in outcomes:
+            if outcome.error is None:
+                save_result(outcome.task, outcome.result, job)
+            else:
+                failed.append(outcome)
+            progress(outcome)
+    return failed
+
+
 def _main(args, log):
-    from numser.corpora import identical_audio
-    from numser.folds import read_folds_csv, write_folds_csv
-    from numser.models import build
-    from numser.report import collapse_warnings, write_report
     _check_args(args)
     tasks = plan_tasks(args)
     for folder in (args.out, args.cache):     # fail now, not after minutes of feature extraction
         check_writable(folder)
     seeds = run_seeds(args)
-    kinds = {build(t.method, **t.kwargs()).input_kind for t in tasks}   # bad configurations now
+    for method, config in dict.fromkeys((t.method, t.config) for t in tasks):
+        check_config(method, **dict(config))          # a configuration that cannot be built: now
+    kinds = {methods.get(t.method).input_kind for t in tasks}
     if args.scheduler:
-        from numser.distributed import import_distributed
         import_distributed()                 # without Dask: say what to install, before any work
     utterances = load_data(args, log)
     identical = identical_audio(utterances)
@@ -722,56 +583,15 @@ def _main(args, log):
                 "recipe": args.recipe, "train_fraction": args.train_fraction}
     os.makedirs(args.out, exist_ok=True)
     check_run_settings(args.out, settings, {"identical_audio": identical})
-    folds_csv = os.path.join(args.out, "folds.csv")
-    try:     # the seeds of earlier invocations stay in the file (run.json vouches they agree)
-        earlier = read_folds_csv(folds_csv, set(corpus_of)) if os.path.exists(folds_csv) else {}
-    except FileFormatError as e:
-        log(f"numser.cv: warning: {e}; rewriting it")
-        earlier = {}
-    write_folds_csv(folds_csv, {**earlier, **splits}, corpus_of)
+    _write_split(args.out, splits, corpus_of, log)
     arrays, kept = feature_arrays(utterances, kinds, args.cache, log)
-    # checkpoints: one folder per run, whatever seeds it has grown to (task names carry the seed)
-    fixed = {k: v for k, v in settings.items() if k not in GROWING_SETTINGS}
-    run_hash = hashlib.sha1(json.dumps([os.path.abspath(args.out), fixed],
-                                       sort_keys=True).encode()).hexdigest()[:12]
-    job = {"utterances": {"speaker": [u.speaker for u in utterances],
-                          "label": [int(u.label) for u in utterances]},
-           "use": kept.tolist(), "arrays": arrays, "epochs": args.epochs,
-           "patience": args.patience, "batch_size": args.batch_size, "lr": args.lr,
-           "recipe": args.recipe, "train_fraction": args.train_fraction,
-           "folds": {s: [{"index": f.index, "test": sorted(f.test), "val": sorted(f.val),
-                          "train": sorted(f.train)} for f in folds] for s, folds in splits.items()},
-           "checkpoints": os.path.join(args.cache, "checkpoints", run_hash),
-           "out": args.out, "tsne_fold": args.tsne_fold, "tsne_seed": min(seeds),
-           "tsne_iter": 300 if args.quick else 1000, "git_commit": git_commit(),
-           "keep_models": args.keep_models, "corpus_of": corpus_of}
+    job = _job(args, settings, utterances, splits, arrays, kept)
     todo = [t for t in tasks if not finished(t, args.out, log, args.keep_models)]
     remote = args.scheduler not in (None, "local")
     log(f"tasks: {len(tasks)} planned, {len(tasks) - len(todo)} already done, {len(todo)} to run"
         f" ({'on the Dask cluster' if remote else f'{args.jobs} at a time'})")
-    start, done, failed = time.time(), 0, []
-
-    def progress(outcome):
-        nonlocal done
-        done += 1
-        eta = (time.time() - start) / done * (len(todo) - done)
-        what = (f"UA {outcome.result['test_ua']:.3f}" if outcome.error is None
-                else f"FAILED: {outcome.error}")
-        log(f"== {done}/{len(todo)} tasks done  ({outcome.task.name} on {outcome.worker}: {what})"
-            f"  elapsed {time.time() - start:.0f}s  ETA {eta:.0f}s")
-
-    if args.scheduler:
-        from numser.distributed import dask_outcomes
-        outcomes = dask_outcomes(todo, job, args, log)
-    else:
-        outcomes = local_outcomes(todo, job, args.jobs)
-    with contextlib.closing(outcomes):       # Ctrl-C: the executor stops its workers on close
-        for outcome in outcomes:
-            if outcome.error is None:
-                save_result(outcome.task, outcome.result, job)
-            else:
-                failed.append(outcome)
-            progress(outcome)
+    start = time.time()
+    failed = _run(todo, job, args, log)
     if failed:
         for o in failed:
             log(f"numser.cv: error: task {o.task.name} failed on {o.worker}: {o.error}")

@@ -20,7 +20,7 @@ What a worker needs (see docs/distributed.md, "Data placement"):
 Dask is optional: this module imports without it, and ``--scheduler`` without it says in one line
 what to install.
 """
-import functools
+import dataclasses
 import hashlib
 import os
 import socket
@@ -29,6 +29,7 @@ import uuid
 
 import numpy as np
 
+from numser import methods, tasks
 from numser.atomic import write_text
 from numser.errors import ParameterError
 from numser.thread_policy import threads_per_worker
@@ -52,7 +53,7 @@ def add_scheduler_argument(parser):
 def import_distributed():
     """The ``distributed`` module, or a ParameterError that says what to install."""
     try:
-        import distributed
+        import distributed       # here, not at the top: Dask is optional (pip install numser[dask])
     except ImportError:
         raise ParameterError(INSTALL_HINT) from None
     return distributed
@@ -78,28 +79,23 @@ def run_on_worker(task, job, arrays, marker):
     ``arrays`` are this task's feature arrays (x, kept), sent by the client. ``marker`` names the
     file the client left in the checkpoint folder: present here means the folder is shared.
     """
-    import distributed
-
-    from numser import cv
-    here = distributed.get_worker()
-    job = dict(job, arrays={input_kind(task): arrays})
-    shared = os.path.exists(os.path.join(job["checkpoints"], marker))
+    here = import_distributed().get_worker()
+    job = dataclasses.replace(job, arrays={input_kind(task): arrays})
+    shared = os.path.exists(os.path.join(job.checkpoints, marker))
     if not shared:
-        job["checkpoints"] = os.path.join(here.local_directory, "numser-checkpoints",
-                                          os.path.basename(job["checkpoints"]))
-    result = cv.run_task(task, job)
+        job = dataclasses.replace(job, checkpoints=os.path.join(
+            here.local_directory, "numser-checkpoints", os.path.basename(job.checkpoints)))
+    result = tasks.run_task(task, job)
     if not shared:                  # the client cannot delete it; the result is on its way
-        ckpt = os.path.join(job["checkpoints"], task.name + ".npz")
+        ckpt = os.path.join(job.checkpoints, task.name + ".npz")
         if os.path.exists(ckpt):
             os.remove(ckpt)
     return result, f"{here.address} ({socket.gethostname()})"
 
 
-@functools.lru_cache(maxsize=None)
 def input_kind(task):
     """The features a task's model reads ('volume', 'lld', 'waveform')."""
-    from numser.models import build
-    return build(task.method, **task.kwargs()).input_kind
+    return methods.get(task.method).input_kind
 
 
 def _connect(distributed, args, log):
@@ -134,21 +130,20 @@ def _check_code(client):
 
 
 def dask_outcomes(todo, job, args, log):
-    """Run ``todo`` on the Dask cluster of ``args.scheduler``; yield a cv.Outcome per task as it
+    """Run ``todo`` on the Dask cluster of ``args.scheduler``; yield a tasks.Outcome per task as it
     ends. Closing the generator (Ctrl-C, or the end) cancels what has not run and disconnects."""
-    from numser.cv import Outcome
     distributed = import_distributed()
     client, cluster = _connect(distributed, args, log)
-    folder = os.path.abspath(job["checkpoints"])
+    folder = os.path.abspath(job.checkpoints)
     marker = f".client-{uuid.uuid4().hex}"
     futures = {}
     try:
         _check_code(client)
         write_text(os.path.join(folder, marker), socket.gethostname() + "\n")
-        remote_job = dict(job, checkpoints=folder, arrays=None)
+        remote_job = dataclasses.replace(job, checkpoints=folder, arrays=None)
         [job_future] = client.scatter([remote_job])
         arrays = {kind: tuple(client.scatter(np.load(path), hash=False) for path in paths)
-                  for kind, paths in job["arrays"].items()}
+                  for kind, paths in job.arrays.items()}
         # Sent data lives only on the workers that hold it: keep it on two, so that one worker's
         # death before any other has copied it does not lose it (and every task that needs it).
         if len(client.scheduler_info().get("workers", {})) >= 2:
@@ -166,9 +161,9 @@ def dask_outcomes(todo, job, args, log):
             except Exception as e:     # noqa: BLE001 - its error, KilledWorker, or its data lost
                 if fut.status == "error":
                     traceback.print_exception(type(e), e, fut.traceback())
-                yield Outcome(task, None, f"{type(e).__name__}: {e}", "the cluster")
+                yield tasks.Outcome(task, None, f"{type(e).__name__}: {e}", "the cluster")
                 continue
-            yield Outcome(task, result, None, where)
+            yield tasks.Outcome(task, result, None, where)
     finally:
         if futures:
             client.cancel(list(futures))          # not yet run: stays to do; resumes next time

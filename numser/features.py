@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 
 from numser.atomic import atomic_open
-from numser.audio import load_audio, normalise_gain
+from numser.audio import load_audio, normalise_gain, speaker_gain
 from numser.errors import AudioError, FileFormatError, ParameterError
 from numser.lld import low_level_descriptors
 from numser.readers import is_number, read_json, read_npy, read_npz, require
@@ -383,6 +383,88 @@ class _Progress:
 
 # ----------------------------------------------------------------------------- corpus scan
 
+class _Scan:
+    """The state of one :func:`extract_features` run: the feature rows filled so far, which are
+    good, why files were skipped, the cache and the progress line."""
+
+    def __init__(self, kind, sr, cache, report, n):
+        self.kind, self.sr, self.cache, self.report = kind, sr, cache, report
+        self.shape = SETTINGS[kind]["shape"]
+        self.settings = {"kind": kind, "sr": sr, **SETTINGS["segment"], **SETTINGS[kind]}
+        self.out = np.empty((n,) + self.shape, dtype=np.float32)   # (N, ...) filled per speaker
+        self.good = np.zeros(n, dtype=bool)
+        self.reasons = []
+
+    def skip(self, i, message):
+        self.reasons.append(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=4)    # at extract_features' caller
+        self.report.say(f"skipped {message}")
+        self.report.update()
+
+    def sample_ranges(self, utterances, members):
+        """Pass 1: each file's sample range, from the cache or by decoding.
+
+        Returns ({i: (lo, hi)} of the readable files, {i: first 2 s} of those decoded now (kept
+        for pass 2), {i: file identity}); unreadable files are skipped.
+        """
+        cache, sr = self.cache, self.sr
+        ranges, heads, ids = {}, {}, {}
+        for i in members:
+            path = os.fspath(utterances[i].path)
+            ids[i] = _file_identity(path)
+            range_key = cache.key("range", ids[i], sr) if cache and ids[i] else None
+            entry = cache.get_range(range_key) if range_key else None
+            if entry is None:
+                try:
+                    y = load_audio(path, sr=sr)
+                    entry = {"lo": float(y.min()), "hi": float(y.max())}
+                    heads[i] = y[:SEGMENT].copy()   # keep 2 s, free the rest: less memory churn
+                except AudioError as e:
+                    entry = {"error": str(e)}
+                if range_key:
+                    cache.put_range(range_key, entry)
+            if "error" in entry:
+                self.skip(i, entry["error"])
+            else:
+                ranges[i] = (entry["lo"], entry["hi"])
+        return ranges, heads, ids
+
+    def features(self, utterances, ranges, heads, ids, lo, hi):
+        """Pass 2: one speaker's features, from the cache or computed in one batch."""
+        cache, sr, kind = self.cache, self.sr, self.kind
+        todo = []
+        for i in ranges:
+            key = cache.key(self.settings, ids[i], float.hex(lo), float.hex(hi)) \
+                if cache and ids[i] else None
+            x = cache.get_features(kind, key, self.shape) if key else None
+            if x is None:
+                todo.append((i, key))
+            else:
+                self.out[i], self.good[i] = x, True
+                self.report.update()
+        segments, computed = [], []
+        for i, key in todo:
+            if i not in heads:
+                try:
+                    heads[i] = load_audio(os.fspath(utterances[i].path), sr=sr)[:SEGMENT]
+                except AudioError as e:                             # changed since pass 1
+                    self.skip(i, str(e))
+                    continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)     # silent speaker: warned above
+                segments.append(fix_length(normalise_gain(heads.pop(i), lo, hi), SEGMENT))
+            computed.append((i, key))
+        rows = [i for i, _ in computed]
+        for start in range(0, len(rows), _BATCH):
+            part = rows[start:start + _BATCH]
+            self.out[part] = _features_of(kind, np.stack(segments[start:start + _BATCH]), sr)
+            self.good[part] = True
+        for i, key in computed:
+            if key:
+                cache.put_features(kind, key, self.out[i])
+            self.report.update()
+
+
 def extract_features(utterances, kind, *, sr=16000, cache_dir=None, progress=True):
     """Features of every readable utterance, gain-normalised per speaker, optionally cached.
 
@@ -445,83 +527,20 @@ def extract_features(utterances, kind, *, sr=16000, cache_dir=None, progress=Tru
             raise ParameterError(f"utterance {i} ({u!r}) has no 'path' and 'speaker' attributes")
         speakers.setdefault(str(u.speaker), []).append(i)
 
-    shape = SETTINGS[kind]["shape"]
-    feature_settings = {"kind": kind, "sr": sr, **SETTINGS["segment"], **SETTINGS[kind]}
-    cache = _Cache(cache_dir) if cache_dir is not None else None
-    report = _Progress(len(utterances), f"extract_features({kind})", progress)
-    out = np.empty((len(utterances),) + shape, dtype=np.float32)   # (N, ...) filled per speaker
-    good = np.zeros(len(utterances), dtype=bool)
-    reasons = []
-
-    def skip(i, message):
-        reasons.append(message)
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
-        report.say(f"skipped {message}")
-        report.update()
-
+    scan = _Scan(kind, sr, _Cache(cache_dir) if cache_dir is not None else None,
+                 _Progress(len(utterances), f"extract_features({kind})", progress), len(utterances))
     for speaker, members in speakers.items():
-        # Pass 1: each file's sample range, from the cache or by decoding (kept for pass 2).
-        ranges, heads, ids = {}, {}, {}
-        for i in members:
-            path = os.fspath(utterances[i].path)
-            ids[i] = _file_identity(path)
-            range_key = cache.key("range", ids[i], sr) if cache and ids[i] else None
-            entry = cache.get_range(range_key) if range_key else None
-            if entry is None:
-                try:
-                    y = load_audio(path, sr=sr)
-                    entry = {"lo": float(y.min()), "hi": float(y.max())}
-                    heads[i] = y[:SEGMENT].copy()   # keep 2 s, free the rest: less memory churn
-                except AudioError as e:
-                    entry = {"error": str(e)}
-                if range_key:
-                    cache.put_range(range_key, entry)
-            if "error" in entry:
-                skip(i, entry["error"])
-            else:
-                ranges[i] = (entry["lo"], entry["hi"])
+        ranges, heads, ids = scan.sample_ranges(utterances, members)
         if not ranges:
             continue
-        lo = min(r[0] for r in ranges.values())
-        hi = max(r[1] for r in ranges.values())
+        # each file's (min, max) pair has the file's range: the speaker's gain is that of the pairs
+        lo, hi = speaker_gain(np.array(r) for r in ranges.values())
         if hi == lo:
             warnings.warn(f"speaker {speaker!r}: all samples of their {len(ranges)} utterance(s) "
                           f"equal {lo!r} (silent speaker); their features are those of zeros",
                           RuntimeWarning, stacklevel=2)
-
-        # Pass 2: features, from the cache or computed in one batch for the speaker.
-        todo = []
-        for i in ranges:
-            key = cache.key(feature_settings, ids[i], float.hex(lo), float.hex(hi)) \
-                if cache and ids[i] else None
-            x = cache.get_features(kind, key, shape) if key else None
-            if x is None:
-                todo.append((i, key))
-            else:
-                out[i], good[i] = x, True
-                report.update()
-        segments, computed = [], []
-        for i, key in todo:
-            if i not in heads:
-                try:
-                    heads[i] = load_audio(os.fspath(utterances[i].path), sr=sr)[:SEGMENT]
-                except AudioError as e:                             # changed since pass 1
-                    skip(i, str(e))
-                    continue
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)     # silent speaker: warned above
-                segments.append(fix_length(normalise_gain(heads.pop(i), lo, hi), SEGMENT))
-            computed.append((i, key))
-        rows = [i for i, _ in computed]
-        for start in range(0, len(rows), _BATCH):
-            part = rows[start:start + _BATCH]
-            out[part] = _features_of(kind, np.stack(segments[start:start + _BATCH]), sr)
-            good[part] = True
-        for i, key in computed:
-            if key:
-                cache.put_features(kind, key, out[i])
-            report.update()
-
+        scan.features(utterances, ranges, heads, ids, lo, hi)
+    out, good, reasons, cache, report = scan.out, scan.good, scan.reasons, scan.cache, scan.report
     kept = np.flatnonzero(good)
     if kept.size == 0:
         first = "; ".join(reasons[:3])

@@ -1,9 +1,12 @@
 """Speaker-independent k-fold cross-validation over merged corpora (docs/spec.md §6, paper Section 5)."""
+import csv
+import io
 from dataclasses import dataclass
 
 import numpy as np
 
-from numser.errors import ParameterError
+from numser.atomic import write_text
+from numser.errors import FileFormatError, ParameterError
 
 
 @dataclass(frozen=True)
@@ -275,8 +278,6 @@ def folds_csv_text(folds_by_seed, corpus_of):
         seed, sorted by seed, fold, role (train, val, test), corpus and speaker. The speaker
         column holds the id without its ``"<corpus>:"`` namespace.
     """
-    import csv
-    import io
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(FOLDS_CSV_COLUMNS)
@@ -292,15 +293,11 @@ def folds_csv_text(folds_by_seed, corpus_of):
 
 def write_folds_csv(path, folds_by_seed, corpus_of):
     """Write :func:`folds_csv_text` to ``path`` atomically."""
-    from numser.atomic import write_text
     write_text(path, folds_csv_text(folds_by_seed, corpus_of))
 
 
 def _read_rows(path):
     """The data rows of a split file as ``(row number, [5 cells])``; FileFormatError otherwise."""
-    import csv
-    import io
-    from numser.errors import FileFormatError
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_FOLDS_CSV_BYTES + 1)
@@ -366,7 +363,6 @@ def read_folds_csv(path, speakers=None):
         tested in no fold or in two (e.g. a file cut off after a whole fold). Any bytes either
         parse or raise this error.
     """
-    from numser.errors import FileFormatError
     known = None if speakers is None else set(speakers)
     assigned = {}                             # (seed, fold) → {speaker: (role, line)}
     for line, cells in _read_rows(path):
@@ -402,7 +398,6 @@ def read_folds_csv(path, speakers=None):
 
 def _folds_from_assignments(path, assigned, known):
     """Check the per-(seed, fold) assignments of :func:`read_folds_csv` and build the folds."""
-    from numser.errors import FileFormatError
     seeds = sorted({s for s, _ in assigned})
     n_folds = {s: sorted(f for t, f in assigned if t == s) for s in seeds}
     first = n_folds[seeds[0]]
@@ -432,7 +427,6 @@ def _folds_from_assignments(path, assigned, known):
 def _check_tested_once(path, seed, folds):
     """Each speaker is tested in exactly one fold of a seed (docs/spec.md §6): a file cut off after a
     whole fold would otherwise read as a run with fewer folds."""
-    from numser.errors import FileFormatError
     tested = {}
     for fold in folds:
         for speaker in fold.test:

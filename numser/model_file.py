@@ -17,14 +17,19 @@ import json
 import os
 import subprocess
 import zipfile
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import numpy.lib.format as npy_format
 
 from numser import CLASSES, __version__
 from numser.atomic import savez
+from numser.elm import utterance_functionals
 from numser.errors import FileFormatError, ParameterError
+from numser.features import FORMAT_VERSION as FEATURES_VERSION
+from numser.features import SEGMENT, SETTINGS, Standardiser
+from numser.models import check_saved_config
+from numser.train import model_arrays, model_from_arrays
 
 FORMAT = "numser-model"
 #: Bump when the layout or the meaning of a field changes; other versions are refused.
@@ -77,8 +82,6 @@ def git_commit():
 
 def feature_settings(kind):
     """Every number that defines the input of a ``kind`` model, as plain JSON values."""
-    from numser.features import FORMAT_VERSION as FEATURES_VERSION
-    from numser.features import SEGMENT, SETTINGS
     settings = {"kind": kind, "sample_rate": 16000, "mono": "mean of the channels",
                 "gain": "per speaker: the min and max sample over all of the speaker's "
                         "utterances map to -1 and +1",
@@ -116,7 +119,6 @@ def model_file_bytes(model, standardiser, *, training):
 
 
 def _model_file_arrays(model, standardiser, training):
-    from numser.train import model_arrays
     if model.per_step and model.elm is None:
         raise ParameterError(f"{model.config.method} classifies with its ELM: fit it "
                              "(numser.train.fit_elm) before saving the model file")
@@ -195,7 +197,7 @@ def _load(path):
     _check_members(path)
     with np.load(path, allow_pickle=False) as data:
         meta = _read_meta(path, data)
-        config = _check_config(path, meta.get("config"))
+        config = check_saved_config(path, meta.get("config"))
         if config["method"] != meta["method"]:
             raise FileFormatError(path, f"method {meta['method']!r} but a {config['method']!r} "
                                         "configuration", where="meta")
@@ -280,37 +282,7 @@ def _check_training(path, training):
                               where="meta.training")
 
 
-#: Bounds that hold for every architecture the paper uses, with room; a file outside them is
-#: refused before anything is built (so a damaged number cannot allocate gigabytes).
-_LIMITS = {"depth": (1, 10), "cells": (1, 4096), "context": (1, 199), "seed": (0, 2**63 - 1)}
-
-
-def _check_config(path, config):
-    from numser.models import METHODS, VOLUME, ModelConfig
-    names = {f.name for f in fields(ModelConfig)}
-    if not isinstance(config, dict) or set(config) != names:
-        raise FileFormatError(path, f"needs exactly the fields {sorted(names)}",
-                              where="meta.config")
-    if config["method"] not in METHODS:
-        raise FileFormatError(path, f"unknown method {config['method']!r}", where="meta.config")
-    kernel = config["kernel"]
-    if not (isinstance(kernel, list) and len(kernel) == 3
-            and all(type(k) is int and 1 <= k <= n for k, n in zip(kernel, VOLUME))):
-        raise FileFormatError(path, f"kernel {kernel!r} is not 3 ints within {VOLUME}",
-                              where="meta.config")
-    for name, (lo, hi) in _LIMITS.items():
-        if type(config[name]) is not int or not lo <= config[name] <= hi:
-            raise FileFormatError(path, f"{name} {config[name]!r} is not an int in {lo}..{hi}",
-                                  where="meta.config")
-    if config["context"] % 2 == 0:
-        raise FileFormatError(path, f"context {config['context']} is not odd", where="meta.config")
-    return config
-
-
 def _build(path, meta, config, arrays):
-    from numser.elm import utterance_functionals
-    from numser.features import Standardiser
-    from numser.train import model_from_arrays
     try:
         model = model_from_arrays(arrays, config)
     except (ParameterError, KeyError) as e:

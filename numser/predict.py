@@ -26,8 +26,13 @@ import numpy as np
 
 from numser import CLASSES
 from numser.atomic import atomic_open
+from numser.audio import _NEXT_STEP, load_audio
 from numser.cli import log, run_command
+from numser.corpora.manifest import label_index
 from numser.errors import AudioError, FileFormatError
+from numser.features import utterance_features
+from numser.metrics import accuracy, confusion_matrix, macro_f1, unweighted_accuracy
+from numser.model_file import load_model_file
 
 #: Extensions searched for in folders (what libsndfile reads; case ignored).
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".aifc",
@@ -39,9 +44,9 @@ COLUMNS = ("path", "label") + tuple(f"p_{c}" for c in CLASSES) + ("error",)
 
 EXAMPLES = """
 examples:
-  python -m numser.predict models/dnn-elm.npz recording.wav            # one file, CSV to stdout
-  python -m numser.predict models/dnn-elm.npz my_recordings/ --out predictions.csv
-  python -m numser.predict models/dnn-elm.npz ../shared/corpora/emovo/manifest.csv
+  python -m numser.predict models/emotion.npz recording.wav            # one file, CSV to stdout
+  python -m numser.predict models/emotion.npz my_recordings/ --out predictions.csv
+  python -m numser.predict models/emotion.npz ../shared/corpora/emovo/manifest.csv
       # a manifest: gain per speaker as in training; with labels, UA, WA and confusion on stderr
 """
 
@@ -106,7 +111,6 @@ def read_input_manifest(csv_path):
     A label that is not one of the four classes leaves the row unlabelled (still classified).
     Raises FileFormatError when the file is not a CSV with a ``path`` column.
     """
-    from numser.corpora.manifest import label_index
     folder = os.path.dirname(os.path.abspath(csv_path))
     try:
         with open(csv_path, newline="", encoding="utf-8-sig") as f:     # a BOM is not a column
@@ -142,7 +146,6 @@ def read_input_manifest(csv_path):
 
 def _reason(error, path):
     """An AudioError's reason without the path it starts with and the corpus-scan advice."""
-    from numser.audio import _NEXT_STEP
     text = str(error)
     if text.startswith(f"{path}: "):
         text = text[len(path) + 2:]
@@ -151,7 +154,6 @@ def _reason(error, path):
 
 def read_signal(path):
     """The 16 kHz mono signal of ``path``, or raise AudioError saying why it cannot be used."""
-    from numser.audio import load_audio
     y = load_audio(path, sr=SR)
     if len(y) < MIN_SECONDS * SR:
         raise AudioError(f"{path}: too short ({len(y) / SR * 1000:.0f} ms; at least "
@@ -163,7 +165,6 @@ def read_signal(path):
 
 def classify(trained, items, progress=True):
     """Fill ``proba`` (or ``error``) of every item, one gain group at a time."""
-    from numser.features import utterance_features
     groups = {}
     for item in items:
         if item.error is None:
@@ -229,7 +230,6 @@ def write_csv(f, items, comment):
 
 def scores(items):
     """UA, WA, macro-F1 and the confusion matrix over the classified labelled items, or None."""
-    from numser.metrics import accuracy, confusion_matrix, macro_f1, unweighted_accuracy
     known = [i for i in items if i.label is not None and i.proba is not None]
     if not known:
         return None
@@ -256,7 +256,6 @@ def main(argv=None):
 
 
 def _main(args):
-    from numser.model_file import load_model_file
     trained = load_model_file(args.model)
     meta = trained.meta
     log(f"predict: {args.model}: {meta['method']} ({meta['label']}), trained on "

@@ -8,33 +8,31 @@ folds, Wilcoxon p against the best proposed model), per-corpus UA, the significa
 pairing each used, Table 5 (row-normalised confusion matrices in %), cost, Figure 3 (t-SNE) and UA
 per fold and per speaker. A damaged task file is reported and left out, never mixed in.
 
-Table 5 and Figure 3 show the paper's four methods (``FIGURE_METHODS``), each in its
+Table 5 and Figure 3 show the paper's four methods (``figure`` in :mod:`numser.methods`), each in its
 configuration with the best mean UA (:func:`best_configurations`); ``confusion.png`` and the
 ``tsne_*.png`` files cover every row.
 """
+import argparse
 import glob
 import json
 import os
 import sys
+from datetime import datetime
 
 import numpy as np
 
-from numser import CLASSES
+from numser import CLASSES, methods
+from numser.methods import TABLE3_KERNELS
 from numser.atomic import atomic_open, write_json, write_text
 from numser.errors import FileFormatError
-from numser.metrics import row_normalised, task_scores
+from numser.metrics import row_normalised, task_scores, unweighted_accuracy
 from numser.readers import read_json, require
 from numser.stats import wilcoxon
 from numser.taskfile import read_task as check_task
 
-PROPOSED = ("3d-cnn-dnn", "3d-cnn-dnn-elm")
-ORDER = ("dnn-elm", "lstm-elm", "1d-cnn-lstm", "2d-cnn-lstm", "2d-cnn-lstm-dnn", "3d-cnn-dnn",
-         "3d-cnn-dnn-elm")
 #: Figure 3's colours (the paper's caption): neutral green, happy orange, sad blue, angry red.
 COLOURS = {"neutral": "tab:green", "happy": "tab:orange", "sad": "tab:blue", "angry": "tab:red"}
 ALPHA = 0.01
-#: The methods of the paper's Table 5 and Figure 3.
-FIGURE_METHODS = ("dnn-elm", "lstm-elm", "2d-cnn-lstm-dnn", "3d-cnn-dnn")
 
 
 def read_task(path):
@@ -78,10 +76,9 @@ def load_tasks(out, warn=True):
 
 def _task_order(task):
     """Rows in the paper's order: method as Table 4, depth, kernel as Table 3, cells, fold."""
-    from numser.models import TABLE3_KERNELS
     kw = task["kwargs"]
     kernel = tuple(kw.get("kernel", ()))
-    rank = ORDER.index(task["method"]) if task["method"] in ORDER else len(ORDER)
+    rank = methods.table_rank(task["method"])
     k_rank = TABLE3_KERNELS.index(kernel) if kernel in TABLE3_KERNELS else len(TABLE3_KERNELS)
     return (rank, kw.get("depth", 0), k_rank, kernel, kw.get("cells", 0), kw.get("context", 0),
             task.get("seed", 0), task["fold"])
@@ -149,7 +146,6 @@ def run_time(tasks):
     (``started`` = finished − seconds in files without it): the time during which at least one
     task was running, whatever the number of workers, sessions and pauses between them.
     """
-    from datetime import datetime
     spans = []
     for t in tasks:
         end = datetime.fromisoformat(t["finished"]).timestamp()
@@ -171,7 +167,6 @@ def _per_corpus(runs):
         y_true += r["y_true"]
         y_pred += r["y_pred"]
         corpus += [s.split(":")[0] for s in r["test_speakers"]]
-    from numser.metrics import unweighted_accuracy
     y_true, y_pred, corpus = map(np.array, (y_true, y_pred, corpus))
     return {c: float(unweighted_accuracy(y_true[corpus == c], y_pred[corpus == c]))
             for c in sorted(set(corpus))}
@@ -214,10 +209,9 @@ def table4_rows(summaries):
     Table 3 only and is left out, so that Table 3's kernel sweep does not multiply the tests.
     A run with no Table 4 configuration at all (its own kernels only) keeps every row.
     """
-    from numser.models import TABLE4_KERNELS
-    rows = [s for s in summaries if s["method"] not in PROPOSED
-            or tuple(s["kwargs"]["kernel"]) in TABLE4_KERNELS]
-    return rows if any(s["method"] in PROPOSED for s in rows) else summaries
+    rows = [s for s in summaries if methods.find(s["method"]) is None
+            or methods.get(s["method"]).in_table4(s["kwargs"])]
+    return rows if any(methods.is_proposed(s["method"]) for s in rows) else summaries
 
 
 def complete_rows(summaries):
@@ -226,16 +220,21 @@ def complete_rows(summaries):
     return [s for s in summaries if len(s["folds"]) == most]
 
 
-def best_configurations(summaries, methods=FIGURE_METHODS):
-    """Each of ``methods``' configuration with the highest mean UA among complete rows.
+def best_configurations(summaries, names=None):
+    """Each of ``names``' configuration with the highest mean UA among complete rows.
+
+    ``names`` defaults to the methods of Table 5 and Figure 3 (``figure`` in
+    :mod:`numser.methods`), in table order.
 
     Returns
     -------
-    list of summary dicts, in the order of ``methods``; a method without a complete row is left out.
+    list of summary dicts, in the order of ``names``; a method without a complete row is left out.
     """
+    if names is None:
+        names = sorted(methods.names(figure=True), key=methods.table_rank)
     complete = complete_rows(summaries)
     best = []
-    for method in methods:
+    for method in names:
         rows = [s for s in complete if s["method"] == method]
         if rows:
             best.append(max(rows, key=lambda s: s["mean"]))
@@ -276,7 +275,7 @@ def build_results(out):
         require(isinstance(settings, dict), run_json, "damaged run settings file: not a JSON object")
     summaries = [summarise(runs) for runs in group(tasks).values()]
     table4 = table4_rows(summaries)
-    proposed = [s for s in table4 if s["method"] in PROPOSED]
+    proposed = [s for s in table4 if methods.is_proposed(s["method"])]
     complete = complete_rows(proposed)
     reference = max(complete, key=lambda s: s["mean"]) if complete else None
     tests, seen = [], set()
@@ -400,8 +399,7 @@ def _recipe(settings):
 
 
 def _table3_lines(results):
-    table3 = [s for s in results["summaries"]
-              if s["method"] == "3d-cnn-dnn" and s["kwargs"].get("depth") == 3]
+    table3 = [s for s in results["summaries"] if _in_table3(s)]
     if not table3:
         return []
     lines = [f"## Table 3 — 3D-CNN-DNN (depth 3) by kernel (L x T x S), UA over "
@@ -413,6 +411,13 @@ def _table3_lines(results):
                      f"{s['mean']:.3f} ± {s['std']:.3f} | {_folds_cell(s)} | "
                      f"{_collapsed_cell(s)} |")
     return lines + ["", COLLAPSE_NOTE, ""]
+
+
+def _in_table3(summary):
+    """A row of Table 3's kernel sweep: a Table 3 method at one of Table 3's depths."""
+    method = methods.find(summary["method"])
+    return method is not None and method.table3 is not None \
+        and summary["kwargs"].get("depth") in method.table3["depths"]
 
 
 COLLAPSE_NOTE = ("collapsed: tasks whose test predictions put ≥ 95 % of the utterances in one "
@@ -558,9 +563,21 @@ def _confusion_tables(summaries):
     return lines
 
 
+def _pyplot():
+    """matplotlib.pyplot on the Agg backend (files only, no display).
+
+    Imported here, not at the top: pyplot takes about a second to import, which every
+    ``python -m numser.cv`` (it imports this module), even ``--help``, would pay at start-up.
+    """
+    import matplotlib                        # (lazy: start-up time, as said above)
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt          # after use("Agg"): no display needed
+    return plt
+
+
 def _confusion_figure(summaries, cols=4):
     """A grid of row-normalised confusion matrices (%), one panel per summary."""
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
     n = len(summaries)
     cols = min(cols, n)
     rows = (n + cols - 1) // cols
@@ -600,9 +617,7 @@ def write_figures(out, results, tasks):
     ``table5_confusion.png`` and ``figure3_tsne.png`` hold the paper's four methods (best
     configuration each); ``confusion.png`` and ``tsne_<row>.png`` every row.
     """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
     s_all = results["summaries"]
     figure_rows = [s for s in s_all if _key(s) in results.get("figure_rows", [])]
     written = []
@@ -648,7 +663,7 @@ def write_figures(out, results, tasks):
 
 
 def _save(fig, out, name):
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
     path = os.path.join(out, name)
     with atomic_open(path) as f:
         fig.savefig(f, dpi=110, format="png")
@@ -667,7 +682,6 @@ def write_report(out):
 
 
 def main(argv=None):
-    import argparse
     p = argparse.ArgumentParser(prog="python -m numser.report",
                                 description="Rebuild tables.md, results.json and the figures of a "
                                             "numser.cv run folder from its task JSON files.")

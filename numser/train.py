@@ -13,9 +13,11 @@ import numpy as np
 
 from numser import CLASSES, FileFormatError, ParameterError
 from numser.atomic import savez
-from numser.elm import select_elm, utterance_functionals
 from numser.allocator import keep_freed_memory
+from numser.elm import ELM, select_elm, utterance_functionals
+from numser.features import Standardiser
 from numser.metrics import unweighted_accuracy
+from numser.models import check_saved_config, from_config
 from numser.nn.adam import Adam
 from numser.nn.loss import softmax_cross_entropy
 from numser.readers import array_like, is_int, is_number, read_npz, require
@@ -203,7 +205,6 @@ def fit_model(model, x, y, config=TrainConfig(), *, checkpoint=None, log=print, 
     split, docs/spec.md §2.6; None for waveform input, which is not standardised), ``fit`` (the result
     of :func:`train`) and ``elm_table`` (the ELM grid, None for methods without an ELM).
     """
-    from numser.features import Standardiser
     scaler = None
     if model.input_kind != "waveform":                 # per-bin / per-LLD, training split only
         scaler = Standardiser().fit(x["train"])
@@ -237,8 +238,6 @@ def model_from_arrays(data, config=None):
     ``config`` (a ModelConfig dict) replaces ``data["config"]`` when the caller has already read
     and checked it. Raises ParameterError when a weight's shape is not the architecture's.
     """
-    from numser.elm import ELM
-    from numser.models import from_config
     model = from_config(config if config is not None else json.loads(str(data["config"])))
     for i, (p, _) in enumerate(model.parameters()):
         value = data[f"param_{i}"]
@@ -272,7 +271,6 @@ def load_model(path):
         damaged number cannot allocate gigabytes), weights of another shape or not finite, a
         damaged ELM.
     """
-    from numser.model_file import _check_config
     arrays = read_npz(path, "weights file")
     raw = arrays.get("config")
     require(raw is not None and raw.ndim == 0 and raw.dtype.kind == "U", path,
@@ -282,7 +280,7 @@ def load_model(path):
     except (ValueError, RecursionError) as e:
         raise FileFormatError(path, f"damaged weights file: not JSON ({type(e).__name__})",
                               "array 'config'") from None
-    config = _check_config(path, config)
+    config = check_saved_config(path, config)
     try:
         model = model_from_arrays(arrays, config)
     except Exception as e:       # noqa: BLE001 - a missing or misshapen weight or ELM array
@@ -292,7 +290,6 @@ def load_model(path):
     require(all(np.isfinite(p).all() for p, _ in model.parameters()), path,
             "damaged weights file: weights hold NaN or infinite values")
     if model.elm is not None:
-        from numser.elm import utterance_functionals
         width = utterance_functionals(np.full((1, 2, len(CLASSES)), 0.25)).shape[1]
         elm = model.elm
         require(elm.A.ndim == 2 and elm.A.shape[0] == width
@@ -473,8 +470,9 @@ def _unflatten_adam(flat):
 
 
 if __name__ == "__main__":
-    # `python -m numser.train`: the command line lives in its own module (one idea per module).
+    # `python -m numser.train`: the command line lives in its own module (one idea per module),
+    # which imports this one: imported here, only when run as a command, to keep train free of it.
     import sys
 
-    from numser.train_command import main
+    from numser.train_command import main    # (see above)
     sys.exit(main())

@@ -14,17 +14,23 @@ import time
 
 import numpy as np
 
-from numser import CLASSES
+from numser import CLASSES, methods
+from numser.atomic import check_writable
 from numser.cli import (add_corpus_arguments, add_training_arguments, check_training_arguments,
                         log, parse_kernel, run_command, train_config)
+from numser.cv import feature_arrays, load_data
+from numser.folds import validation_split
+from numser.model_file import save_model_file
+from numser.models import build
+from numser.train import fit_model
 
 EXAMPLES = """
 examples:
   python -m numser.train --corpus emodb=../shared/corpora/emodb \\
-      --corpus ravdess=../shared/corpora/ravdess --method dnn-elm --out models/dnn-elm.npz
-  python -m numser.train --corpus manifest=my_corpus/manifest.csv --method 3d-cnn-dnn \\
+      --corpus ravdess=../shared/corpora/ravdess --method {baseline} --out models/emotion.npz
+  python -m numser.train --corpus manifest=my_corpus/manifest.csv --method {proposed} \\
       --kernel 2x2x2 --depth 3 --lr 1e-3 --out models/3d.npz
-  python -m numser.predict models/dnn-elm.npz my_recordings/      # then classify new audio
+  python -m numser.predict models/emotion.npz my_recordings/      # then classify new audio
 """
 
 #: Share of each corpus's speakers held out for validation.
@@ -32,16 +38,18 @@ VALIDATION_FRACTION = 0.2
 
 
 def parse_args(argv=None):
-    from numser.models import METHODS
+    # the examples name the first baseline and the first proposed model of the registry
+    examples = EXAMPLES.format(baseline=methods.names(proposed=False)[0],
+                               proposed=methods.names(proposed=True)[0])
     p = argparse.ArgumentParser(
-        prog="python -m numser.train", epilog=EXAMPLES,
+        prog="python -m numser.train", epilog=examples,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Train one model on all the given corpora (20 % of each corpus's speakers "
                     "held out for early stopping) and write a self-contained model file for "
                     "python -m numser.predict.")
     add_corpus_arguments(p, required=True)
-    p.add_argument("--method", required=True, choices=METHODS, metavar="M",
-                   help=f"the method to train: {', '.join(METHODS)}")
+    p.add_argument("--method", required=True, choices=methods.names(), metavar="M",
+                   help=f"the method to train: {', '.join(methods.names())}")
     p.add_argument("--kernel", default="2x2x128", metavar="KxKxK",
                    help="3D kernel (kL x kT x kS) of the 3D models; the 2D models use (1, 2, kS) "
                         "(default 2x2x128)")
@@ -66,12 +74,6 @@ def main(argv=None):
 
 
 def _main(args):
-    from numser.cv import feature_arrays, load_data
-    from numser.folds import validation_split
-    from numser.model_file import save_model_file
-    from numser.models import build
-    from numser.train import fit_model
-    from numser.atomic import check_writable
     check_training_arguments(args)
     check_writable(os.path.dirname(os.path.abspath(args.out)))
     kwargs = {"kernel": parse_kernel(args.kernel), "depth": args.depth, "cells": args.cells,

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from numser import ParameterError
-from numser.models import METHODS, TABLE3_KERNELS, build
+from numser.methods import TABLE3_KERNELS, names
+from numser.models import build
 
 # (method, builder kwargs, parameters docs/spec.md §3–4 says our reading must have)
 SPEC_COUNTS = [
@@ -62,7 +63,7 @@ def test_table3_kernels_build_and_run(kernel):
     assert dx.shape == (2,) + model.input_shape
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", names())
 def test_every_method_runs_forward_and_backward(method):
     model = build(method, kernel=(2, 2, 32) if method.startswith("3d") else (1, 2, 32))
     logits = model.forward(_input(model), train=True)
