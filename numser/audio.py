@@ -6,7 +6,6 @@ from fractions import Fraction
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 from numser.errors import AudioError, ParameterError
 
@@ -117,6 +116,9 @@ def load_audio(path, *, sr=16000):
             raise _fail(path, f"sample rate {orig_sr} Hz has no small exact ratio to {sr} Hz "
                               f"({ratio.numerator}/{ratio.denominator}); a damaged header, or "
                               f"resample the file to a common rate such as 16000 or 48000 Hz")
+        # lazy: scipy.signal takes seconds to import, which every command importing this module
+        # would pay at start-up (--help too); only a file at another rate needs it
+        from scipy.signal import resample_poly
         y = resample_poly(y, ratio.numerator, ratio.denominator)
     return np.ascontiguousarray(y, dtype=np.float32)
 

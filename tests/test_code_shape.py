@@ -6,7 +6,8 @@ Checked on the source with ``ast``, without importing anything:
 - the graph "module A imports module B" over ``numser/`` has no cycle (an import anywhere in a
   module counts, a function-local one too; the ``if __name__ == "__main__":`` block of a command
   does not: it runs only when the module is ``__main__``, not ``numser.x``);
-- an import inside a function or block says why, in a comment on its line or the line above.
+- an import inside a function or block says why, in a comment on its line or on a line above it
+  in the same group of lines.
 """
 import ast
 from pathlib import Path
@@ -120,9 +121,14 @@ def unexplained_local_imports(path):
     out = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, (ast.Import, ast.ImportFrom)) and node.col_offset > 0:
-            here, above = lines[node.lineno - 1], lines[node.lineno - 2]
-            if "#" not in here and not above.strip().startswith("#"):
-                out.append((node.lineno, here.strip()))
+            # the comment may sit on this line or on a line above it in the same group of
+            # lines (up to a blank line or the def): one comment for `import a; a.use(); import b`
+            n = node.lineno - 1
+            while n >= 0 and lines[n].strip() and not lines[n].lstrip().startswith("def ") \
+                    and "#" not in lines[n]:
+                n -= 1
+            if n < 0 or "#" not in lines[n]:
+                out.append((node.lineno, lines[node.lineno - 1].strip()))
     assert top  # the module parsed
     return out
 
@@ -154,8 +160,8 @@ def test_the_checks_catch_what_they_are_for(tmp_path):
     assert import_cycles({"a": {"b"}, "b": set()}) == []
     lazy = tmp_path / "lazy.py"
     lazy.write_text("import os\n\ndef f():\n    import json\n    # optional dependency\n"
-                    "    import csv\n    import io  # start-up time\n")
-    assert unexplained_local_imports(lazy) == [(4, "import json")]
+                    "    import csv\n    import io  # start-up time\n\n    import re\n")
+    assert unexplained_local_imports(lazy) == [(4, "import json"), (9, "import re")]
     pkg = {"numser.x": None, "numser.y": None, "numser": None}
     mod = tmp_path / "x.py"
     mod.write_text("from numser import y\n\ndef f():\n    from numser.x import z\n"

@@ -15,7 +15,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import soundfile as sf
 from numba import njit
-from scipy.signal import butter, lfilter
 
 from numser import CLASSES, FileFormatError, ParameterError
 from numser.atomic import atomic_open, write_json
@@ -437,6 +436,9 @@ def _rosenberg(phase, open_quotient, closing):
 @functools.lru_cache(maxsize=None)
 def _noise_filter(kind, sr):
     """(b, a) of consonant noise: fricatives band-passed 2.5–7 kHz, bursts high-passed at 1 kHz."""
+    # lazy (here and in synthesize_utterance): scipy.signal takes seconds to import, which every
+    # command would pay at start-up through numser.corpora; only generating the corpus needs it
+    from scipy.signal import butter
     if kind == "fricative":
         return butter(2, [2500 / (sr / 2), min(7000, 0.45 * sr) / (sr / 2)], btype="band")
     return butter(2, 1000 / (sr / 2), btype="high")
@@ -468,6 +470,7 @@ def synthesize_utterance(voice, emotion, rng, *, sr=16000):
     cues : Cues
         The drawn cue values.
     """
+    from scipy.signal import lfilter          # lazy: see _noise_filter
     cues = utterance_cues(voice, emotion, rng)
     lead, tail, plan = _syllables(rng, cues)
 
