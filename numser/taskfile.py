@@ -100,7 +100,7 @@ def read_task(path):
     Parameters
     ----------
     path : str or path-like
-        A ``tasks/<name>.json`` file written by :func:`numser.cv.run_task`.
+        A ``tasks/<name>.json`` file written by :func:`numser.tasks.run_task`.
 
     Returns
     -------
