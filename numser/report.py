@@ -121,7 +121,8 @@ def summarise(runs):
             "macro_f1": f1.tolist(), "macro_f1_mean": float(f1.mean()),
             "macro_f1_std": float(f1.std()),
             "collapsed": [bool(r["collapsed"]) for r in runs], "n_collapsed": len(collapsed),
-            "collapsed_class": max(set(classes), key=classes.count) if classes else None,
+            # the most frequent; a tie goes to the class first in CLASSES (not to set order)
+            "collapsed_class": max(CLASSES, key=classes.count) if classes else None,
             "per_speaker_ua": speakers,
             "per_corpus_ua": _per_corpus(runs), "confusion": confusion.tolist(),
             "seconds_train": float(sum(_train_seconds(r) for r in runs)),

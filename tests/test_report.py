@@ -179,3 +179,22 @@ def test_fold_pairing_pairs_the_same_seed_and_fold():
     b = {"folds": [1, 0, 0], "seeds": [1, 1, 0], "fold_ua": [.1, .2, .3]}
     t = report.paired_test(a, b, "fold")
     assert t["n"] == 3 and t["mean_difference"] == pytest.approx(((.5 - .3) + (.7 - .2) + (.8 - .1)) / 3)
+
+
+def test_collapsed_class_tie_goes_to_the_first_class_in_any_process(tmp_path):
+    """Two folds collapsed onto 'angry', two onto 'happy': the summary names 'happy' (CLASSES
+    order), whatever the string-hash seed of the process."""
+    import subprocess
+    import sys
+    os.makedirs(tmp_path / "tasks")
+    rng = np.random.default_rng(2)
+    for fold, cls in enumerate((3, 1, 3, 1)):
+        task = fake_task("lstm-elm", "2 x LSTM 128", {}, fold, .5, rng)
+        task.update(y_pred=[cls] * len(task["y_pred"]))
+        _write(tmp_path, task)
+    code = ("import sys; from numser import report; "
+            "print(report.summarise(report.load_tasks(sys.argv[1]))['collapsed_class'])")
+    seen = {subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                           text=True, env=dict(os.environ, PYTHONHASHSEED=str(seed)),
+                           check=True).stdout.strip() for seed in range(6)}
+    assert seen == {"happy"}
