@@ -1,6 +1,7 @@
 """Element-wise nonlinearities of docs/spec.md §3–4 (ReLU after every conv/FC layer; sigmoid, tanh)."""
 import numpy as np
 
+from numser.nn import threads
 from numser.nn._checks import check_input
 from numser.nn.layer import Layer
 
@@ -21,13 +22,22 @@ def relu_forward(x):
     out : np.ndarray, shape and dtype of x
     cache : np.ndarray of bool, the mask x > 0
     """
-    mask = x > 0
-    return np.maximum(x, 0.0), mask
+    if not x.flags.c_contiguous:
+        return np.maximum(x, 0.0), x > 0
+    out, mask = np.empty_like(x), np.empty(x.shape, dtype=bool)
+    xf, of, mf = x.reshape(-1), out.reshape(-1), mask.reshape(-1)
+
+    def block(s, e):                                # the same ufuncs on a block of elements
+        np.greater(xf[s:e], 0, out=mf[s:e])
+        np.maximum(xf[s:e], 0.0, out=of[s:e])
+
+    threads.run_blocks(x.size, block)
+    return out, mask
 
 
 def relu_backward(dout, cache):
     """Gradient of :func:`relu_forward`: dout where x > 0, else 0."""
-    return dout * cache
+    return threads.multiply(dout, cache)
 
 
 def sigmoid(x):

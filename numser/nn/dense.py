@@ -2,6 +2,7 @@
 import numpy as np
 
 from numser.errors import ParameterError
+from numser.nn import threads
 from numser.nn._checks import check_input, default_rng, glorot_uniform
 from numser.nn.layer import Layer
 
@@ -34,7 +35,15 @@ def dense_forward(x, W, b):
         (x, W), all that :func:`dense_backward` needs.
     """
     x2 = x.reshape(-1, W.shape[0])                  # (M, D), M = N or N·T
-    out = x2 @ W + b                                # (M, F)
+    if not x2.dtype == W.dtype == b.dtype:
+        out = x2 @ W + b                            # (M, F), NumPy's type promotion
+    else:                                           # the same arithmetic in blocks of rows
+        out = np.empty((x2.shape[0], W.shape[1]), dtype=W.dtype)
+
+        def add_bias(s, e):
+            out[s:e] += b
+
+        threads.run(threads.matmul_jobs(x2, W, out, then=add_bias))
     return out.reshape(x.shape[:-1] + (W.shape[1],)), (x, W)
 
 
@@ -43,8 +52,19 @@ def dense_backward(dout, cache):
     x, W = cache
     g = dout.reshape(-1, W.shape[1])                # (M, F)
     x2 = x.reshape(-1, W.shape[0])                  # (M, D)
-    dx = (g @ W.T).reshape(x.shape)                 # (..., D)
-    return dx, x2.T @ g, g.sum(axis=0)
+    if not x2.dtype == W.dtype == g.dtype:
+        return (g @ W.T).reshape(x.shape), x2.T @ g, g.sum(axis=0)
+    # each product whole or in blocks of its output (numser.nn.threads), all on the threads
+    dx = np.empty((g.shape[0], W.shape[0]), dtype=g.dtype)        # g Wᵀ (M, D)
+    dW = np.empty(W.shape, dtype=g.dtype)                         # x2ᵀ g (D, F)
+    db = np.empty(W.shape[1], dtype=g.dtype)
+
+    def bias_grad():
+        db[...] = g.sum(axis=0)
+
+    threads.run(threads.matmul_jobs(x2.T, g, dW, axis=1) + threads.matmul_jobs(g, W.T, dx)
+                + [bias_grad])
+    return dx.reshape(x.shape), dW, db
 
 
 class Dense(Layer):

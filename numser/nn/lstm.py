@@ -9,6 +9,7 @@ from numba import njit
 
 from numser.errors import ParameterError
 from numser.nn._checks import check_input, default_rng, glorot_uniform
+from numser.nn import threads
 from numser.nn.activations import sigmoid
 from numser.nn.layer import Layer
 # The kernels' scalar tanh and σ: a rational tanh in float32, so the loops vectorise (a speed trick
@@ -78,8 +79,9 @@ def cell_backward_numpy(dy, dh_rec, dc, gates, c_prev, tc, da):
 
 
 # error_model="numpy": no zero-division check in the loop, so LLVM can vectorise it. The
-# expressions avoid integer literals (1 - i would promote float32 to float64 in Numba).
-@njit(cache=True, error_model="numpy")
+# expressions avoid integer literals (1 - i would promote float32 to float64 in Numba). nogil:
+# the two halves of a batch run their time loops on two threads (numser.nn.threads).
+@njit(cache=True, error_model="numpy", nogil=True)
 def cell_forward_numba(a, hu, c_prev, c, tc, h):
     """Numba kernel of :func:`cell_forward_numpy` (same arguments, one fused pass)."""
     N, H = c.shape
@@ -99,7 +101,7 @@ def cell_forward_numba(a, hu, c_prev, c, tc, h):
             cn[j], tn[j], hn[j] = cc, t, o * t
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def cell_backward_numba(dy, dh_rec, dc, gates, c_prev, tc, da):
     """Numba kernel of :func:`cell_backward_numpy` (same arguments, one fused pass)."""
     N, H = dy.shape
@@ -195,15 +197,29 @@ def lstm_forward(x, W, U, b, *, kernel="numba"):
     N, T, D = x.shape
     H = U.shape[0]
     xt = np.ascontiguousarray(x.transpose(1, 0, 2))          # (T, N, D), time-major
-    gates = (xt.reshape(T * N, D) @ W).reshape(T, N, 4 * H)   # x_t W for all t at once
-    gates += b
-    h = np.zeros((T + 1, N, H), dtype=x.dtype)                # h[0] = h_0 = 0
-    c = np.zeros((T + 1, N, H), dtype=x.dtype)                # c[0] = c_0 = 0
+    gates = np.empty((T, N, 4 * H), dtype=x.dtype)
+    g2 = gates.reshape(T * N, 4 * H)
+
+    def add_bias(s, e):
+        g2[s:e] += b
+
+    # x_t W + b for all t at once, in blocks of rows (the bias added per block)
+    threads.run(threads.matmul_jobs(xt.reshape(T * N, D), W, g2, then=add_bias))
+    h = np.empty((T + 1, N, H), dtype=x.dtype)
+    c = np.empty((T + 1, N, H), dtype=x.dtype)
+    h[0] = 0                                                  # h_0 = 0
+    c[0] = 0                                                  # c_0 = 0
     tc = np.empty((T, N, H), dtype=x.dtype)                   # tanh(c_t)
-    hu = np.empty((N, 4 * H), dtype=x.dtype)
-    for t in range(T):
-        np.matmul(h[t], U, out=hu)                            # h_(t-1) U
-        step(gates[t], hu, c[t], c[t + 1], tc[t], h[t + 1])
+
+    def recurrence(n0, n1):                                   # rows n0..n1-1 of the batch
+        hu = np.empty((n1 - n0, 4 * H), dtype=x.dtype)
+        for t in range(T):
+            np.matmul(h[t, n0:n1], U, out=hu)                 # h_(t-1) U
+            step(gates[t, n0:n1], hu, c[t, n0:n1], c[t + 1, n0:n1], tc[t, n0:n1], h[t + 1, n0:n1])
+
+    # the sequences of a batch are independent: its row blocks run their loops side by side
+    threads.run([lambda s=s, e=e: recurrence(s, e)
+                 for s, e in threads.exact_blocks(h[0], U, 0, threads.n_threads())])
     return h[1:].transpose(1, 0, 2), LSTMCache(xt, W, U, gates, c, tc, h, kernel)
 
 
@@ -225,26 +241,41 @@ def lstm_backward(dh_out, cache):
     _, step_back = _kernels(kernel)
     T, N, D = xt.shape
     H = U.shape[0]
+    dtype = gates.dtype
     da = np.empty_like(gates)                                 # (T, N, 4H): δa_t
-    dc = np.zeros((N, H), dtype=gates.dtype)                  # f_(t+1) ⊙ δc_(t+1)
-    dh_rec = np.zeros((N, H), dtype=gates.dtype)              # δa_(t+1) Uᵀ
     if dh_out.ndim == 3:
-        dyt = np.ascontiguousarray(dh_out.transpose(1, 0, 2), dtype=gates.dtype)  # (T, N, H)
+        dyt = np.ascontiguousarray(dh_out.transpose(1, 0, 2), dtype=dtype)  # (T, N, H)
     else:                                                     # only h_T receives a gradient
         dyt = None
-        zeros = np.zeros((N, H), dtype=gates.dtype)
-        last = np.ascontiguousarray(dh_out, dtype=gates.dtype)
+        last = np.ascontiguousarray(dh_out, dtype=dtype)
     Ut = np.ascontiguousarray(U.T)                            # (4H, H); BLAS is faster on C order
-    for t in range(T - 1, -1, -1):
-        dy = dyt[t] if dyt is not None else (last if t == T - 1 else zeros)
-        step_back(dy, dh_rec, dc, gates[t], c[t], tc[t], da[t])
-        np.matmul(da[t], Ut, out=dh_rec)                      # δa_t Uᵀ, for step t−1
+
+    def bptt(n0, n1):                                         # rows n0..n1-1 of the batch
+        dc = np.zeros((n1 - n0, H), dtype=dtype)              # f_(t+1) ⊙ δc_(t+1)
+        dh_rec = np.zeros((n1 - n0, H), dtype=dtype)          # δa_(t+1) Uᵀ
+        zeros = np.zeros((n1 - n0, H), dtype=dtype)
+        for t in range(T - 1, -1, -1):
+            dy = dyt[t, n0:n1] if dyt is not None else (last[n0:n1] if t == T - 1 else zeros)
+            step_back(dy, dh_rec, dc, gates[t, n0:n1], c[t, n0:n1], tc[t, n0:n1], da[t, n0:n1])
+            np.matmul(da[t, n0:n1], Ut, out=dh_rec)           # δa_t Uᵀ, for step t−1
+
+    threads.run([lambda s=s, e=e: bptt(s, e)
+                 for s, e in threads.exact_blocks(da[0], Ut, 0, threads.n_threads())])
+    # Sums over all T·N rows, each one whole matrix product as before; only the blocks of dW
+    # and dU's columns and of dx's rows go to different threads (numser.nn.threads).
     da2 = da.reshape(T * N, 4 * H)                            # (T·N, 4H)
-    dW = xt.reshape(T * N, D).T @ da2
-    dU = h[:-1].reshape(T * N, H).T @ da2
-    db = da2.sum(axis=0)
-    dx = (da2 @ W.T).reshape(T, N, D).transpose(1, 0, 2)      # (N, T, D)
-    return dx, dW, dU, db
+    x2, h2 = xt.reshape(T * N, D), h[:-1].reshape(T * N, H)
+    dW = np.empty((D, 4 * H), dtype=dtype)
+    dU = np.empty((H, 4 * H), dtype=dtype)
+    dx = np.empty((T * N, D), dtype=dtype)
+    db = np.empty(4 * H, dtype=dtype)
+
+    def bias_grad():
+        db[...] = da2.sum(axis=0)
+
+    threads.run(threads.matmul_jobs(h2.T, da2, dU, axis=1) + threads.matmul_jobs(x2.T, da2, dW, axis=1)
+                + threads.matmul_jobs(da2, W.T, dx) + [bias_grad])
+    return dx.reshape(T, N, D).transpose(1, 0, 2), dW, dU, db     # dx (N, T, D)
 
 
 def orthogonal(rng, shape, dtype):

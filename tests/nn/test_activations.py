@@ -1,12 +1,14 @@
 """ReLU, Sigmoid, Tanh: values, dtype, stability, finite differences."""
 import warnings
 
+import numba
 import numpy as np
 import pytest
 from scipy.special import expit
 
 from numser import ParameterError
-from numser.nn.activations import ReLU, Sigmoid, Tanh, sigmoid
+from numser.nn import threads
+from numser.nn.activations import ReLU, Sigmoid, Tanh, relu_backward, relu_forward, sigmoid
 from numser.nn.gradcheck import check_layer
 
 
@@ -57,3 +59,25 @@ def test_sigmoid_extremes_float32_no_overflow_warning():
 def test_non_float_input_raises():
     with pytest.raises(ParameterError, match="not a floating type"):
         ReLU().forward(np.arange(3))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")     # nan · 0, inf · 0
+@pytest.mark.parametrize("k", [1, 2])
+def test_relu_in_blocks_keeps_numpys_bits_for_nan_inf_and_signed_zero(k):
+    """relu_forward/backward run their ufuncs in blocks on the threads; the bits must be those of
+    np.maximum(x, 0.0), x > 0 and dout * mask (np.maximum keeps -0.0 and NaN)."""
+    if k > numba.config.NUMBA_NUM_THREADS:
+        pytest.skip("needs NUMBA_NUM_THREADS >= 2")
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((400, 300)).astype(np.float32)
+    x[0, :5] = [np.nan, np.inf, -np.inf, -0.0, 0.0]
+    dout = rng.standard_normal(x.shape).astype(np.float32)
+    dout[0, 5:8] = [np.nan, np.inf, -0.0]
+    with threads.using(k):
+        for a in (x, x.T):                                  # C-contiguous and not
+            d = dout if a is x else dout.T
+            y, mask = relu_forward(a)
+            dx = relu_backward(d, mask)
+            assert np.array_equal(y.view(np.uint32), np.maximum(a, 0.0).view(np.uint32))
+            assert np.array_equal(mask, a > 0)
+            assert np.array_equal(dx.view(np.uint32), (d * (a > 0)).view(np.uint32))

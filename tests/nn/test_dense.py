@@ -1,8 +1,10 @@
 """Dense layer: shapes, dtype, init, the equation, finite differences, PyTorch, bad input."""
+import numba
 import numpy as np
 import pytest
 
 from numser import ParameterError
+from numser.nn import threads
 from numser.nn.dense import Dense, dense_backward, dense_forward
 from numser.nn.gradcheck import check_layer, check_model
 from numser.nn.layer import n_params
@@ -126,3 +128,31 @@ def test_bad_sizes_raise(args):
 def test_bad_rng_raises():
     with pytest.raises(ParameterError, match="np.random.Generator"):
         Dense(2, 3, rng=42)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs NUMBA_NUM_THREADS >= 2")
+@pytest.mark.parametrize("M, D, F, dtype", [(25344 // 4, 256, 256, np.float32), (6336, 32, 256, np.float32),
+                                             (6336, 256, 4, np.float32), (37, 128, 4, np.float32),
+                                             (900, 64, 48, np.float64)])
+def test_two_threads_give_the_bits_of_the_whole_products(M, D, F, dtype):
+    """Forward in blocks of rows, backward's products in blocks (numser.nn.threads): the bits
+    of x W + b, g Wᵀ, xᵀ g and Σ g as single NumPy expressions."""
+    rng = np.random.default_rng(M)
+    x, W = rng.standard_normal((M, D)).astype(dtype), rng.standard_normal((D, F)).astype(dtype)
+    b, g = rng.standard_normal(F).astype(dtype), rng.standard_normal((M, F)).astype(dtype)
+    expected = [x @ W + b, g @ W.T, x.T @ g, g.sum(axis=0)]
+    for k in (1, 2):
+        with threads.using(k):
+            y, cache = dense_forward(x, W, b)
+            got = [y, *dense_backward(g, cache)]
+        for a, e in zip(got, expected):
+            assert a.dtype == e.dtype and np.array_equal(a, e)
+
+
+def test_mixed_dtypes_keep_numpy_promotion():
+    x, W, b = np.ones((3, 2), np.float32), np.ones((2, 4), np.float64), np.ones(4, np.float32)
+    y, cache = dense_forward(x, W, b)
+    assert y.dtype == np.float64 and np.array_equal(y, x @ W + b)
+    g = np.ones((3, 4), np.float32)
+    for got, expected in zip(dense_backward(g, cache), (g @ W.T, x.T @ g, g.sum(axis=0))):
+        assert got.dtype == expected.dtype and np.array_equal(got, expected)

@@ -1,9 +1,11 @@
 """Inverted dropout: identity at evaluation, the rate and scale in training, seeding, gradients."""
+import numba
 import numpy as np
 import pytest
 
 from numser import ParameterError
-from numser.nn.dropout import Dropout, dropout_forward
+from numser.nn import threads
+from numser.nn.dropout import Dropout, dropout_forward, dropout_forward_blocks
 from numser.nn.gradcheck import check_layer
 
 
@@ -79,3 +81,38 @@ def test_fixed_mask_of_wrong_shape_raises():
     layer.fix_mask(np.ones((2, 2)))
     with pytest.raises(ParameterError, match="fixed mask has shape"):
         layer.forward(np.ones((3, 3)), train=True)
+
+
+@pytest.mark.parametrize("k", [1, 2])
+@pytest.mark.parametrize("shape, p, dtype, before", [
+    ((25344, 256), 0.5, np.float32, None), ((7, 3), 0.3, np.float64, "int32"),
+    ((70001,), 0.25, np.float32, "random"), ((0, 4), 0.5, np.float32, None)])
+def test_blocks_give_the_reference_bits_and_generator_state(k, shape, p, dtype, before):
+    """dropout_forward_blocks draws PCG64's raw outputs from advanced copies of the generator;
+    masks, outputs and the generator afterwards must equal dropout_forward's exactly."""
+    if k > numba.config.NUMBA_NUM_THREADS:
+        pytest.skip("needs NUMBA_NUM_THREADS >= 2")
+    gens = [np.random.default_rng(3), np.random.default_rng(3)]
+    for g in gens:
+        if before == "int32":
+            g.integers(0, 10, dtype=np.int32)           # leaves a buffered 32-bit half
+        elif before == "random":
+            g.random(5)
+    x = np.random.default_rng(1).standard_normal(shape).astype(dtype)
+    with threads.using(k):
+        ref = dropout_forward(x, p, gens[0])
+        got = dropout_forward_blocks(x, p, gens[1])
+    for a, b in zip(ref, got):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert gens[0].bit_generator.state == gens[1].bit_generator.state
+    assert np.array_equal(gens[0].integers(0, 1000, 9, dtype=np.int32),
+                          gens[1].integers(0, 1000, 9, dtype=np.int32))
+
+
+def test_layer_uses_blocks_for_pcg64_and_the_reference_otherwise():
+    x = np.random.default_rng(0).standard_normal((300, 40)).astype(np.float32)
+    for bitgen in (np.random.PCG64, np.random.MT19937):
+        layer = Dropout(0.5, rng=np.random.Generator(bitgen(4)))
+        y = layer.forward(x, train=True)
+        ref, mask = dropout_forward(x, 0.5, np.random.Generator(bitgen(4)))
+        assert np.array_equal(y, ref) and np.array_equal(layer.cache, mask)

@@ -1,8 +1,10 @@
 """LSTM: shapes, init, parameter count, NumPy vs Numba kernels, BPTT by finite differences, PyTorch."""
+import numba
 import numpy as np
 import pytest
 
 from numser import ParameterError
+from numser.nn import threads
 from numser.nn.dense import Dense
 from numser.nn.gradcheck import check_layer, relative_error
 from numser.nn.layer import backward, forward, n_params
@@ -207,3 +209,30 @@ def test_bad_kernel_and_sizes_raise():
         LSTM(4, 3, kernel="cuda")
     with pytest.raises(ParameterError, match="positive integer"):
         LSTM(0, 3)
+
+
+def _bits(a):
+    return np.ascontiguousarray(a).view(np.uint8)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs NUMBA_NUM_THREADS >= 2")
+@pytest.mark.parametrize("N, T, D, H, dtype", [(128, 6, 32, 128, np.float32), (37, 5, 128, 128, np.float32),
+                                                (3, 4, 32, 128, np.float32), (20, 3, 16, 64, np.float64)])
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_two_threads_give_the_bits_of_one(N, T, D, H, dtype, return_sequences):
+    """The batch's row blocks run their time loops on two threads, and the big products go in
+    blocks (numser.nn.threads); with one thread every product is whole, as before the split."""
+    rng = np.random.default_rng(N)
+    x = rng.standard_normal((N, T, D)).astype(dtype)
+    W, U = (0.3 * rng.standard_normal((D, 4 * H))).astype(dtype), (0.3 * rng.standard_normal((H, 4 * H))).astype(dtype)
+    b = rng.standard_normal(4 * H).astype(dtype)
+    dy = rng.standard_normal((N, T, H) if return_sequences else (N, H)).astype(dtype)
+    results = []
+    for k in (1, 2):
+        with threads.using(k):
+            for kernel in ("numba", "numpy"):
+                h, cache = lstm_forward(x, W, U, b, kernel=kernel)
+                results.append([h, *lstm_backward(dy, cache)])
+    for one, two in zip(results[:2], results[2:]):
+        for a, c in zip(one, two):
+            assert a.shape == c.shape and a.dtype == c.dtype and np.array_equal(_bits(a), _bits(c))
