@@ -1,5 +1,6 @@
 """Inverted dropout (p = .5 on the FC layers, docs/spec.md §6): zero units at random in training only."""
 import numpy as np
+from numba import njit
 
 from numser.errors import ParameterError
 from numser.nn import threads
@@ -36,22 +37,45 @@ def dropout_forward(x, p, rng):
     return x * mask, mask
 
 
-#: Draws per piece of :func:`dropout_forward_blocks`: its uint64 and float64 temporaries
-#: (512 KiB each) stay in cache instead of streaming a 52 MB float64 array through memory.
+#: Draws per piece of :func:`dropout_forward_blocks`: its raw outputs (512 KiB) stay in cache
+#: instead of streaming a 52 MB float64 array through memory.
 PIECE = 1 << 16
 _TWO_M53 = 1.0 / 9007199254740992.0                 # 2⁻⁵³
 
 
-def dropout_forward_blocks(x, p, rng):
+def mask_piece_numpy(raw, x, p, scale, mask, out):
+    """One piece of :func:`dropout_forward_blocks`, in place, with the ufuncs of :func:`dropout_forward`.
+
+    raw : uint64 (n,), PCG64 outputs; x, mask, out : (n,) of x's dtype; scale = dtype(1 − p).
+    u = (raw >> 11) · 2⁻⁵³ is ``Generator.random``'s number; mask = [u ≥ p] / scale; out = x · mask.
+    """
+    u = (raw >> np.uint64(11)) * _TWO_M53
+    mask[...] = (u >= p).astype(x.dtype) / scale
+    np.multiply(x, mask, out=out)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def mask_piece_numba(raw, x, p, scale, mask, out):
+    """Numba kernel of :func:`mask_piece_numpy` (same arguments, one pass)."""
+    keep, drop = x.dtype.type(1) / scale, x.dtype.type(0) / scale   # [u ≥ p] / scale, in x's dtype
+    for i in range(raw.size):
+        u = np.float64(raw[i] >> np.uint64(11)) * _TWO_M53
+        m = keep if u >= p else drop
+        mask[i] = m
+        out[i] = x[i] * m
+
+
+def dropout_forward_blocks(x, p, rng, kernel=mask_piece_numba):
     """:func:`dropout_forward` for a PCG64 generator, in cache-sized pieces on numser's threads.
 
     The same numbers as :func:`dropout_forward`, bit for bit, and the same generator state
     afterwards. ``Generator.random`` turns each 64-bit output r of PCG64 into
     u = (r >> 11) · 2⁻⁵³; here each thread takes a copy of the generator advanced to the start of
     its block (``PCG64.advance``: as if that many outputs had been drawn), draws the raw
-    outputs of its block piece by piece and forms the same u, mask and product. Finally ``rng``
-    is moved past all x.size outputs (keeping its buffered 32-bit half, which ``random`` does
-    not touch).
+    outputs of its block piece by piece and forms the same u, mask and product (``kernel``:
+    :func:`mask_piece_numba`, or the ufuncs of :func:`mask_piece_numpy`). Finally ``rng`` is
+    moved past all x.size outputs (keeping its buffered 32-bit half, which ``random`` does not
+    touch).
 
     Parameters
     ----------
@@ -78,10 +102,7 @@ def dropout_forward_blocks(x, p, rng):
         g = at(s)
         for a in range(s, e, PIECE):
             b = min(a + PIECE, e)
-            u = (g.random_raw(b - a) >> np.uint64(11)) * _TWO_M53   # Generator.random's u
-            keep = u >= p
-            mf[a:b] = keep.astype(x.dtype) / scale
-            np.multiply(xf[a:b], mf[a:b], out=of[a:b])
+            kernel(g.random_raw(b - a), xf[a:b], float(p), scale, mf[a:b], of[a:b])
 
     threads.run_blocks(x.size, block)
     after = at(x.size).state

@@ -5,7 +5,8 @@ import pytest
 
 from numser import ParameterError
 from numser.nn import threads
-from numser.nn.dropout import Dropout, dropout_forward, dropout_forward_blocks
+from numser.nn.dropout import Dropout, dropout_forward, dropout_forward_blocks, mask_piece_numba, \
+    mask_piece_numpy
 from numser.nn.gradcheck import check_layer
 
 
@@ -83,30 +84,36 @@ def test_fixed_mask_of_wrong_shape_raises():
         layer.forward(np.ones((3, 3)), train=True)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered")     # nan · 0, inf · 0
 @pytest.mark.parametrize("k", [1, 2])
 @pytest.mark.parametrize("shape, p, dtype, before", [
     ((25344, 256), 0.5, np.float32, None), ((7, 3), 0.3, np.float64, "int32"),
     ((70001,), 0.25, np.float32, "random"), ((0, 4), 0.5, np.float32, None)])
 def test_blocks_give_the_reference_bits_and_generator_state(k, shape, p, dtype, before):
     """dropout_forward_blocks draws PCG64's raw outputs from advanced copies of the generator;
-    masks, outputs and the generator afterwards must equal dropout_forward's exactly."""
+    masks, outputs and the generator afterwards must equal dropout_forward's exactly, with the
+    Numba kernel and with its NumPy reference."""
     if k > numba.config.NUMBA_NUM_THREADS:
         pytest.skip("needs NUMBA_NUM_THREADS >= 2")
-    gens = [np.random.default_rng(3), np.random.default_rng(3)]
+    gens = [np.random.default_rng(3) for _ in range(3)]
     for g in gens:
         if before == "int32":
             g.integers(0, 10, dtype=np.int32)           # leaves a buffered 32-bit half
         elif before == "random":
             g.random(5)
     x = np.random.default_rng(1).standard_normal(shape).astype(dtype)
+    if x.size:
+        x.reshape(-1)[:4] = [np.nan, np.inf, -0.0, -np.inf]
     with threads.using(k):
         ref = dropout_forward(x, p, gens[0])
-        got = dropout_forward_blocks(x, p, gens[1])
-    for a, b in zip(ref, got):
-        assert a.dtype == b.dtype and np.array_equal(a, b)
-    assert gens[0].bit_generator.state == gens[1].bit_generator.state
-    assert np.array_equal(gens[0].integers(0, 1000, 9, dtype=np.int32),
-                          gens[1].integers(0, 1000, 9, dtype=np.int32))
+        got = [dropout_forward_blocks(x, p, gens[1], kernel=mask_piece_numba),
+               dropout_forward_blocks(x, p, gens[2], kernel=mask_piece_numpy)]
+    for out_mask in got:
+        for a, b in zip(ref, out_mask):
+            assert a.dtype == b.dtype and np.array_equal(a.view(np.uint8), b.view(np.uint8))
+    after = [g.integers(0, 1000, 9, dtype=np.int32).tolist() for g in gens]
+    assert after[0] == after[1] == after[2]
+    assert gens[0].bit_generator.state == gens[1].bit_generator.state == gens[2].bit_generator.state
 
 
 def test_layer_uses_blocks_for_pcg64_and_the_reference_otherwise():
