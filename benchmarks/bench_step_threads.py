@@ -82,7 +82,7 @@ for s in range(steps + 2):
     inside = sum(sum(d) for d in sections)
     if s >= 2:
         rows.append((wall, cpu, cpu - inside + sum(makespan(d) for d in sections)))
-print(json.dumps([statistics.median(r[k] for r in rows) for k in range(3)]))
+print(json.dumps([statistics.median(r[k] for r in rows) for k in range(3)] + [numser.__file__]))
 """
 
 
@@ -103,12 +103,15 @@ def main():
             for tree in args.tree:
                 env = dict(os.environ, PYTHONPATH=os.path.abspath(tree),
                            NUMBA_NUM_THREADS=str(args.threads))
+                # cwd: ``python -c`` puts the working directory first on sys.path
                 out = subprocess.run([sys.executable, "-c", WORKER, method, str(args.steps),
                                       str(args.threads), str(args.batch)],
-                                     env=env, capture_output=True, text=True)
+                                     env=env, capture_output=True, text=True, cwd=env["PYTHONPATH"])
                 if out.returncode:
                     sys.exit(f"worker for {tree} failed:\n{out.stderr[-2000:]}")
-                wall, cpu, model = json.loads(out.stdout.splitlines()[-1])
+                wall, cpu, model, where = json.loads(out.stdout.splitlines()[-1])
+                if not where.startswith(env["PYTHONPATH"] + os.sep):
+                    sys.exit(f"worker for {tree} imported numser from {where}")
                 results.setdefault((method, tree), []).append((wall, cpu, model))
                 print(f"round {r + 1} {method:9s} {tree}: wall {1e3 * wall:.0f}, CPU {1e3 * cpu:.0f}, "
                       f"model {1e3 * model:.0f}", flush=True)

@@ -66,7 +66,7 @@ for case in cases:
     xe = rng.standard_normal((300,) + model.input_shape).astype(dtype)
     arrays[tag + "|posteriors"] = model.step_posteriors(xe)
 np.savez(out, **{k.replace("/", "_"): np.ascontiguousarray(v) for k, v in arrays.items()})
-print(len(arrays))
+print(numser.__file__)
 """
 
 METHODS = [("lstm-elm", {}), ("dnn-elm", {}), ("dnn-elm", {"context": 5}),
@@ -79,6 +79,9 @@ def run(tree, threads, cases, out):
                           capture_output=True, text=True, cwd=os.path.abspath(tree))
     if proc.returncode:
         raise RuntimeError(f"worker for {tree} ({threads} threads) failed:\n{proc.stderr[-3000:]}")
+    where = proc.stdout.strip().splitlines()[-1]
+    if not where.startswith(env["PYTHONPATH"] + os.sep):       # python -c puts cwd first on sys.path
+        raise RuntimeError(f"worker for {tree} imported numser from {where}")
     return np.load(out)
 
 
@@ -99,7 +102,8 @@ def main():
         results = []
         for k, (tree, threads) in enumerate(runs):
             results.append(run(tree, threads, cases, os.path.join(tmp, f"{k}.npz")))
-            print(f"ran {tree} with {threads} Numba threads: {len(results[-1].files)} arrays",
+            print(f"ran {tree} with {threads} Numba threads (numser from {os.path.abspath(tree)}): "
+                  f"{len(results[-1].files)} arrays",
                   flush=True)
         ref, bad = results[0], 0
         for (tree, threads), res in zip(runs[1:], results[1:]):
