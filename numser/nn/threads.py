@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import numba
+import numba.core.config
 import numpy as np
 
 _pool = None            # (pid, workers, ThreadPoolExecutor)
@@ -32,9 +33,22 @@ _local = threading.local()
 _exact = {}             # probe results of exact_blocks
 
 
+_config_read_in = None  # pid of the process whose Numba config was re-read
+
+
 def n_threads():
-    """Threads a layer may use: Numba's count (``NUMBA_NUM_THREADS``; ``cv --jobs J``: cores // J)."""
-    return numba.get_num_threads()
+    """Threads a layer may use: Numba's count, at most ``NUMBA_NUM_THREADS`` (``cv --jobs J``: cores // J).
+
+    A cv worker sets ``NUMBA_NUM_THREADS`` after numba was imported. Numba re-reads its
+    environment before each compile, but its pool keeps the size it read at import, and starting
+    the pool (as ``get_num_threads`` may) before a re-read would make the next compile fail. So
+    the environment is re-read once per process, and the variable caps the count.
+    """
+    global _config_read_in
+    if _config_read_in != os.getpid():
+        numba.core.config.reload_config()
+        _config_read_in = os.getpid()
+    return min(numba.get_num_threads(), numba.core.config.NUMBA_NUM_THREADS)
 
 
 @contextmanager

@@ -136,3 +136,28 @@ def test_run_blocks_and_multiply_match_numpy(k):
     for x, y in ((got, a * mask), (got_f, a * a), (threads.multiply(a.T, mask.T), a.T * mask.T)):
         assert x.dtype == y.dtype and np.array_equal(x.view(np.uint32), y.view(np.uint32))
     assert (seen == 1).all()
+
+
+def test_a_worker_that_sets_numba_num_threads_after_import_gets_that_pool(tmp_path):
+    """cv's workers set NUMBA_NUM_THREADS after numba is imported (numser.cv._worker_init).
+    The first layer call asks for the thread count; that must not start Numba's pool before
+    Numba re-read its environment (a later compile would raise RuntimeError), and the layers
+    must use the worker's count (Numba's pool keeps the size it read at import)."""
+    import os
+    import subprocess
+    import sys
+    code = ("import os, numpy as np, numba\n"
+            "from numser.nn.dense import dense_forward\n"
+            "from numser.nn.conv import Conv3D\n"
+            "os.environ['NUMBA_NUM_THREADS'] = '1'\n"
+            "dense_forward(np.ones((4, 3), np.float32), np.ones((3, 2), np.float32), np.zeros(2, np.float32))\n"
+            "Conv3D(1, 2, (1, 1, 2), padding='same').forward(np.ones((1, 1, 2, 2, 4), np.float32))\n"
+            "from numser.nn import threads\n"
+            "print(threads.n_threads())\n")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_NUM_THREADS"}
+    env.update(PYTHONPATH=root, NUMBA_CACHE_DIR=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=300, cwd=root)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split()[-1] == "1"
