@@ -2,8 +2,7 @@
 
 numser's BLAS runs on one thread (``numser/__init__.py``), so a matrix product alone keeps one
 core busy. The layers whose time is mostly matrix products (LSTM, Dense) instead cut their work
-into pieces that write disjoint outputs and run the pieces on ``numba.get_num_threads()``
-threads: NumPy's ``matmul`` and ufuncs and ``nogil`` Numba kernels release the GIL, so Python
+into pieces that write disjoint outputs and run the pieces on :func:`n_threads` threads: NumPy's ``matmul`` and ufuncs and ``nogil`` Numba kernels release the GIL, so Python
 threads run them side by side. A piece is never a partial sum that is added to another piece
 afterwards: no sum is reordered.
 
@@ -25,7 +24,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import numba
-import numba.core.config
 import numpy as np
 
 _pool = None            # (pid, workers, ThreadPoolExecutor)
@@ -33,36 +31,38 @@ _local = threading.local()
 _exact = {}             # probe results of exact_blocks
 
 
-_config_read_in = None  # pid of the process whose Numba config was re-read
+_override = None          # set by using()
 
 
 def n_threads():
-    """Threads a layer may use: Numba's count, at most ``NUMBA_NUM_THREADS`` (``cv --jobs J``: cores // J).
+    """Threads a layer may use: ``NUMBA_NUM_THREADS`` (``cv --jobs J``: cores // J), else the cores.
 
-    A cv worker sets ``NUMBA_NUM_THREADS`` after numba was imported. Numba re-reads its
-    environment before each compile, but its pool keeps the size it read at import, and starting
-    the pool (as ``get_num_threads`` may) before a re-read would make the next compile fail. So
-    the environment is re-read once per process, and the variable caps the count.
+    Read from the environment on each call rather than from Numba: a cv worker sets the
+    variable after numba was imported, and Numba's pool keeps the size it read at import;
+    asking Numba for its count would also start that pool before Numba re-read its
+    environment, and its next compile would then fail. :func:`using` overrides it.
     """
-    global _config_read_in
-    if _config_read_in != os.getpid():
-        numba.core.config.reload_config()
-        _config_read_in = os.getpid()
-    return min(numba.get_num_threads(), numba.core.config.NUMBA_NUM_THREADS)
+    if _override is not None:
+        return _override
+    value = os.environ.get("NUMBA_NUM_THREADS", "").strip()
+    return max(1, int(value)) if value.isdigit() else numba.config.NUMBA_DEFAULT_NUM_THREADS
 
 
 @contextmanager
 def using(k):
-    """Run the ``with`` block on ``k`` threads (``numba.set_num_threads``), then restore the count.
+    """Run the ``with`` block on ``k`` threads (numser's layers and ``numba.set_num_threads``).
 
-    ``k`` may not exceed ``NUMBA_NUM_THREADS``, the size of Numba's pool.
+    ``k`` may not exceed the size of Numba's pool (``NUMBA_NUM_THREADS`` at import).
     """
-    before = numba.get_num_threads()
+    global _override
+    before, numba_before = _override, numba.get_num_threads()
     numba.set_num_threads(k)
+    _override = k
     try:
         yield
     finally:
-        numba.set_num_threads(before)
+        _override = before
+        numba.set_num_threads(numba_before)
 
 
 def _executor(workers):
