@@ -152,7 +152,7 @@ def test_conv3d_1():
 
 
 def test_conv3d_2(monkeypatch):
-    x = np.random.default_rng(7).standard_normal((2, 2, 4, 4, 5))
+    x = np.random.default_rng(7).standard_normal((1, 2, 3, 3, 4))
     real = conv_module.conv3d_backward
     errors = {}
     for flip in (False, True):
@@ -166,7 +166,7 @@ def test_conv3d_2(monkeypatch):
             return dx, dw, db
 
         monkeypatch.setattr(conv_module, "conv3d_backward", dx_as_correlation)
-        errors[flip] = check_layer(Conv3D(2, 3, 3, dtype=np.float64), x)
+        errors[flip] = check_layer(Conv3D(2, 3, 3, dtype=np.float64), x, max_entries=40)
     assert errors[False]["x"] > 0.5 and errors[False]["W"] < 1e-6 and errors[False]["b"] < 1e-6
     assert max(errors[True].values()) < 1e-6
 
