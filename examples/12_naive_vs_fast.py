@@ -14,6 +14,7 @@ that trains. This script runs both on the same small float64 inputs and prints, 
 The pairs (docs/conv3d.md, docs/lstm.md):
   conv3d direct   numser.nn.conv_naive      vs conv3d_forward/backward(method='direct') (Numba loops)
   conv3d FFT      numser.nn.conv_naive      vs conv3d_forward/backward(method='fft')    (kS >= 16)
+  conv1d FFT-GEMM numser.nn.conv_naive      vs conv3d_forward/backward(method='fft-gemm') (1, 1, kS)
   max-pool        numser.nn.pool_naive      vs maxpool3d_forward/backward               (Numba)
   LSTM, T steps   numser.nn.lstm_naive      vs lstm_forward/backward                    (BLAS + Numba)
 It saves 12_naive_vs_fast.png: the speed-ups on a log scale. The shapes are tiny, so the naive
@@ -106,6 +107,8 @@ def main():
     pairs = [
         ("conv3d direct, x (2,2,4,4,16), 2x2x4", conv_pair("direct", (2, 2, 4, 4, 16), 2, (2, 2, 4), rng)),
         ("conv3d FFT, x (1,2,2,2,64), 1x2x16", conv_pair("fft", (1, 2, 2, 2, 64), 2, (1, 2, 16), rng)),
+        ("conv1d FFT-GEMM, x (4,2,1,1,128), 1x1x16",
+         conv_pair("fft-gemm", (4, 2, 1, 1, 128), 2, (1, 1, 16), rng)),
         ("max-pool, x (4,4,10,10,32), 2x2x2", pool_pair((4, 4, 10, 10, 32), (2, 2, 2), rng)),
         ("LSTM, N 8, T 10, D 16, H 16", lstm_pair(8, 10, 16, 16, rng)),
     ]

@@ -46,3 +46,16 @@ def test_naive_forward_by_hand():
     w = np.array([2.0, 3.0]).reshape(1, 1, 1, 1, 2)
     y = conv3d_naive_forward(x, w, np.array([1.0]), same_padding((1, 1, 2)))
     np.testing.assert_array_equal(y.ravel(), [9.0, 14.0, 7.0])
+
+
+@pytest.mark.parametrize("case", [((2, 1, 1, 1, 12), 2, (1, 1, 5), "same"),
+                                  ((2, 3, 1, 1, 40), 2, (1, 1, 16), "same")],
+                         ids=["k5", "k16"])
+def test_naive_equals_fft_gemm_path(case):
+    """The 1-D path of the 1D-CNN-LSTM (kernels (1, 1, kS)) against the same loops."""
+    x, w, b, g, pad = make(case)
+    y, cache = conv3d_forward(x, w, b, pad, method="fft-gemm")
+    np.testing.assert_allclose(y, conv3d_naive_forward(x, w, b, pad), rtol=1e-11, atol=1e-11)
+    for name, fast, naive in zip(("dx", "dw", "db"), conv3d_backward(g, cache),
+                                 conv3d_naive_backward(g, x, w, pad)):
+        np.testing.assert_allclose(fast, naive, rtol=1e-11, atol=1e-11, err_msg=name)
