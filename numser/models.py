@@ -126,7 +126,7 @@ def check_saved_config(path, config):
     if not isinstance(config, dict) or set(config) != names:
         raise FileFormatError(path, f"needs exactly the fields {sorted(names)}",
                               where="meta.config")
-    if methods.find(config["method"]) is None:
+    if not isinstance(config["method"], str) or methods.find(config["method"]) is None:
         raise FileFormatError(path, f"unknown method {config['method']!r}", where="meta.config")
     kernel = config["kernel"]
     if not (isinstance(kernel, list) and len(kernel) == 3
