@@ -176,3 +176,20 @@ def test_real_corpus_files_load(corpus):
         assert y.dtype == np.float32 and y.ndim == 1
         assert np.isfinite(y).all() and np.abs(y).max() <= 1.0
         assert abs(len(y) / 16000 - float(row["duration_s"])) < 1e-3, row["path"]
+
+
+def test_a_header_declaring_billions_of_frames_is_an_audio_error_not_a_memory_error(tmp_path):
+    """A damaged FLAC header (found by tests/test_fuzz.py) declaring 8 589 934 752 frames: the
+    decoder must not allocate what the header declares (32 GiB) but report the file."""
+    data = (b'fLaC\x00\x00\x00"\x10\x00\x10\x00\x00\x00\x84\x00\x00\x84\x03\xe8\x00r\x00\x00\x00'
+            b'\xa0\xfe\xe1\x15\xbd\xa93\xaeM\x12\xd2.\xddb\xd9\xa13\x84\x00\x00( \x00\x00\x00'
+            b'reference libFLAC 1.4.3 20230623\x00\x00\x00\x00\xff\xf8e\x08\x00\x9f!\x18\x00\x00'
+            b'\x0b\x01\x15\xae\x1f\xb6\x011\xe6\x10q\x82\x0f,[\xc48\xb6!\xce\xc5\x1f\xae\x894\xc8'
+            b'\xb2\xfa\xaa\xb3\x9e\xd6v\xb2\x1ca\xa5\x884A\x87\x1c\xf2\x9e\xa4\xac\x8d~\xaa\xec'
+            b'\xb2\xd9\x16U\x7f\xe9\xdd\x1aB\x9e\xe3\t\x10P\xa2\xc5\x90 \xa2^\xd4\xa9\x9b\xed\x9e'
+            b'\x91M\xf6\xdfL\x8fY\xdd\xf3Ik\xc9(A\x02\xcb\x14P\x82Ls\xd4\x85\x11\xba\x7f}VH\xb6'
+            b'\xcb+\xab\xfa\xa3iS\xcay\xc7\x18 \xd1\x05\x80^?')
+    path = tmp_path / "x.wav"
+    path.write_bytes(data)
+    with pytest.raises(AudioError, match=str(path)):
+        load_audio(str(path))
