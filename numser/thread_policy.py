@@ -13,6 +13,9 @@ once, when the library starts, so the policy is a set of environment variables:
   each, set by :func:`worker_environment` before the worker imports anything; a Dask
   ``LocalCluster`` gives its workers the same Numba thread count (numser/distributed.py).
 
+How a layer then uses the threads a process has (its pieces of work on Python threads, with
+the same bits on any count) is the other half, ``numser/nn/threads.py``.
+
 This module imports nothing but ``os``: it must run before NumPy is loaded.
 """
 import os

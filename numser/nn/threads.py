@@ -1,6 +1,6 @@
 """Independent pieces of one layer's work on numser's threads; the numbers never depend on how many.
 
-numser's BLAS runs on one thread (``numser/__init__.py``), so a matrix product alone keeps one
+numser's BLAS runs on one thread (the process-level policy: ``numser/thread_policy.py``), so a matrix product alone keeps one
 core busy. The layers whose time is mostly matrix products (LSTM, Dense) instead cut their work
 into pieces that write disjoint outputs and run the pieces on :func:`n_threads` threads: NumPy's ``matmul`` and ufuncs and ``nogil`` Numba kernels release the GIL, so Python
 threads run them side by side. A piece is never a partial sum that is added to another piece
