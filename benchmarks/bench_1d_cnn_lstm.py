@@ -9,8 +9,9 @@ from other processes hits every tree alike; each figure is the median over ``--r
 
 Per step it reports wall seconds, CPU seconds of the process (all threads; on a machine busy
 with other work this is the steadier figure, since a descheduled thread costs wall time but no
-CPU time), and per layer of the per-step CNN the forward and backward wall seconds. The last
-column is each worker's peak RSS (VmHWM).
+CPU time), the minor page faults of the step (pages the kernel maps in on first touch: memory
+freed and allocated anew), each worker's peak RSS (VmHWM), and per layer of the per-step CNN the
+forward and backward wall seconds and page faults.
 
 Example: the commit before the per-frequency GEMM (issue 12) against this tree
 
@@ -31,7 +32,7 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Runs inside a worker with PYTHONPATH=<tree>: one JSON line of timings per "step" line on stdin.
 WORKER = r"""
-import json, sys, time
+import json, resource, sys, time
 import numser  # noqa: F401  (sets the BLAS thread count before NumPy loads)
 import numpy as np
 try:
@@ -50,13 +51,17 @@ x = rng.standard_normal((batch,) + model.input_shape).astype(np.float32)
 y = rng.integers(0, 4, batch)
 opt = Adam(lr=3e-3)
 params = model.parameters()
-layer_times = {}
+layer_times, layer_faults = {}, {}
+
+def faults():                  # minor page faults so far: pages the kernel had to map in
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 def timed(name, fn):
     def run(arg, *a, **k):
-        t0 = time.perf_counter()
+        t0, f0 = time.perf_counter(), faults()
         out = fn(arg, *a, **k)
         layer_times[name] = layer_times.get(name, 0.0) + time.perf_counter() - t0
+        layer_faults[name] = layer_faults.get(name, 0) + faults() - f0
         return out
     return run
 
@@ -67,13 +72,15 @@ for i, layer in enumerate(model.layers[0].layers):          # the per-step CNN
 
 def step():
     layer_times.clear()
-    w0, c0 = time.perf_counter(), time.process_time()
+    layer_faults.clear()
+    w0, c0, f0 = time.perf_counter(), time.process_time(), faults()
     logits = model.forward(x, train=True)
     loss, dlogits = softmax_cross_entropy(logits, y)
     model.backward(dlogits)
     opt.step(params)
     return {"wall": time.perf_counter() - w0, "cpu": time.process_time() - c0,
-            "loss": float(loss), "layers": dict(layer_times)}
+            "faults": faults() - f0, "loss": float(loss), "layers": dict(layer_times),
+            "layer_faults": dict(layer_faults)}
 
 step()                                                       # warm-up (compiles on a cold cache)
 for line in sys.stdin:
@@ -112,8 +119,8 @@ class Worker:
     def median(self, key):
         return statistics.median(s[key] for s in self.steps)
 
-    def layer_median(self, name):
-        return statistics.median(s["layers"][name] for s in self.steps)
+    def layer_median(self, name, key="layers"):
+        return statistics.median(s[key][name] for s in self.steps)
 
 
 def main():
@@ -143,21 +150,25 @@ def main():
             w.close()
     width = max(len(os.path.basename(w.tree)) for w in workers)
     print(f"1d-cnn-lstm {args.cells} cells, batch {args.batch}, median of {args.rounds} steps")
-    print(f"{'tree':{width}}  wall s  cpu s  peak RSS MiB  loss")
+    print(f"{'tree':{width}}  wall s  cpu s  minor faults  peak RSS MiB  loss")
     for w in workers:
         print(f"{os.path.basename(w.tree):{width}}  {w.median('wall'):6.2f}  {w.median('cpu'):5.2f}"
-              f"  {max(s['rss_mib'] for s in w.steps):12.0f}  {w.steps[-1]['loss']:.6f}")
+              f"  {w.median('faults'):12.0f}  {max(s['rss_mib'] for s in w.steps):12.0f}"
+              f"  {w.steps[-1]['loss']:.6f}")
     if len(workers) > 1:
         base = workers[0]
         for w in workers[1:]:
             print(f"{os.path.basename(w.tree)} / {os.path.basename(base.tree)}: wall "
                   f"{w.median('wall') / base.median('wall'):.2f}, cpu "
                   f"{w.median('cpu') / base.median('cpu'):.2f}")
-    print("\nper layer of the per-step CNN, wall s (median):")
     names = list(workers[0].steps[0]["layers"])
-    print(f"{'layer':60}" + "".join(f"  {os.path.basename(w.tree)[:12]:>12}" for w in workers))
-    for name in names:
-        print(f"{name[:60]:60}" + "".join(f"  {w.layer_median(name):12.3f}" for w in workers))
+    for key, what, fmt in (("layers", "wall s", "12.3f"), ("layer_faults", "minor page faults",
+                                                           "12.0f")):
+        print(f"\nper layer of the per-step CNN, {what} (median):")
+        print(f"{'layer':60}" + "".join(f"  {os.path.basename(w.tree)[:12]:>12}" for w in workers))
+        for name in names:
+            print(f"{name[:60]:60}" + "".join(f"  {w.layer_median(name, key):{fmt}}"
+                                              for w in workers))
 
 
 if __name__ == "__main__":

@@ -48,10 +48,15 @@ WORKER = r"""
 import json, statistics, sys, time
 import numser  # noqa: F401  (sets the BLAS thread count before NumPy loads)
 import numpy as np
+try:
+    from numser.allocator import keep_freed_memory
+except ImportError:                        # trees before the move (e.g. 2c86562)
+    from numser.memory import keep_freed_memory
 from numser.models import build
 from numser.nn.adam import Adam
 from numser.nn.loss import softmax_cross_entropy
 
+keep_freed_memory()                        # as numser.train does: freed pages are reused
 for line in sys.stdin:
     req = json.loads(line)
     kw = {k: tuple(v) if isinstance(v, list) else v for k, v in req["kw"].items()}

@@ -13,11 +13,15 @@ memory is kept for reuse").
 The fix is two ``mallopt`` settings, both process-wide and effective for later allocations:
 
     M_MMAP_MAX = 0            every block comes from the heap (brk), never from its own mmap
-    M_TRIM_THRESHOLD = 1 GiB  free heap at the top is kept, not given back to the kernel
+    M_TRIM_THRESHOLD = -1     free heap at the top is never given back to the kernel
 
-The price is a higher resident set: freed blocks stay mapped (peak RSS of a 1D-CNN-LSTM step
-3.3 -> 4.6 GiB). Set ``NUMSER_KEEP_FREED_MEMORY=0`` to leave malloc alone. Only glibc has
-``mallopt``; elsewhere (macOS, musl) this does nothing.
+Trimming must be off entirely, not just above some size: with a 1 GiB threshold, the end of a
+1D-CNN-LSTM step freed more than 1 GiB at the top of the heap, glibc returned it, and the next
+step took 2 400 page faults to map it in again; with no trimming 330, and the step needed 43 %
+less CPU time (14.6 -> 8.3 s with one Numba thread, under load; benchmarks/bench_1d_cnn_lstm.py,
+docs/performance.md). The price is a resident set that stays at its peak: freed blocks stay
+mapped for the next step, or the next task. Set ``NUMSER_KEEP_FREED_MEMORY=0`` to leave malloc
+alone. Only glibc has ``mallopt``; elsewhere (macOS, musl) this does nothing.
 """
 import ctypes
 import ctypes.util
@@ -25,7 +29,7 @@ import os
 
 M_TRIM_THRESHOLD = -1      # glibc's <malloc.h> parameter numbers
 M_MMAP_MAX = -4
-TRIM_THRESHOLD = 1 << 30
+TRIM_THRESHOLD = -1        # glibc's mallopt(3): -1 disables trimming completely
 
 _done = False
 

@@ -129,6 +129,16 @@ def _check_code(client):
                              f"same numser on every worker")
 
 
+def _pause_memory_manager(client, log):
+    """Stop the scheduler's Active Memory Manager if it runs; True if it was stopped here."""
+    if not client.amm.running():
+        return False
+    client.amm.stop()
+    log("dask: Active Memory Manager paused for this run (it would undo the second copy of the "
+        "sent arrays); restarted at the end")
+    return True
+
+
 def dask_outcomes(todo, job, args, log):
     """Run ``todo`` on the Dask cluster of ``args.scheduler``; yield a tasks.Outcome per task as it
     ends. Closing the generator (Ctrl-C, or the end) cancels what has not run and disconnects."""
@@ -137,6 +147,7 @@ def dask_outcomes(todo, job, args, log):
     folder = os.path.abspath(job.checkpoints)
     marker = f".client-{uuid.uuid4().hex}"
     futures = {}
+    amm_paused = False
     try:
         _check_code(client)
         write_text(os.path.join(folder, marker), socket.gethostname() + "\n")
@@ -146,7 +157,11 @@ def dask_outcomes(todo, job, args, log):
                   for kind, paths in job.arrays.items()}
         # Sent data lives only on the workers that hold it: keep it on two, so that one worker's
         # death before any other has copied it does not lose it (and every task that needs it).
+        # Dask's Active Memory Manager would drop the second copy again (its ReduceReplicas
+        # policy keeps max(1, waiting workers) copies; Dask's docs: replicate() needs it off),
+        # which once left the only copy on the worker that was then killed: paused for the run.
         if len(client.scheduler_info().get("workers", {})) >= 2:
+            amm_paused = _pause_memory_manager(client, log)
             client.replicate([job_future, *(f for pair in arrays.values() for f in pair)], n=2)
         run = uuid.uuid4().hex[:8]
         for task in todo:
@@ -171,6 +186,11 @@ def dask_outcomes(todo, job, args, log):
             os.remove(os.path.join(folder, marker))
         except OSError:
             pass
+        if amm_paused:
+            try:
+                client.amm.start()
+            except OSError:                       # the scheduler is gone: nothing to restart
+                pass
         client.close()
         if cluster is not None:
             cluster.close()

@@ -42,3 +42,32 @@ def test_can_be_turned_off():
     active, region = _probe("0")
     assert not active
     assert region == "anonymous"        # glibc's default: a block this large gets its own mmap
+
+
+# Touches 1.25 GiB twice: freed, the first array's pages must serve the second without faulting
+# in anew. glibc's trimming would return a free top of the heap over its threshold to the kernel.
+REUSE_PROBE = textwrap.dedent("""
+    import resource
+    import numpy as np
+    from numser.allocator import keep_freed_memory
+    faults = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    active = keep_freed_memory()
+    f0 = faults()
+    a = np.ones(5 << 28, dtype=np.uint8)
+    f1 = faults()
+    del a
+    b = np.ones(5 << 28, dtype=np.uint8)
+    print(active, f1 - f0, faults() - f1)
+""")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt: Linux only")
+def test_a_freed_gigabyte_is_reused_without_page_faults():
+    active, first, second = subprocess.run([sys.executable, "-c", REUSE_PROBE],
+                                           capture_output=True, text=True, check=True
+                                           ).stdout.split()
+    if active != "True":
+        pytest.skip("this C library has no mallopt (not glibc)")
+    first, second = int(first), int(second)
+    assert first > 100                  # the first touch maps the pages in (4 KiB or 2 MiB each)
+    assert second < max(10, first // 20), (first, second)

@@ -137,6 +137,10 @@ def test_a_worker_killed_mid_task_loses_nothing(cluster, reference, tmp_path):
         _stop(client)
     log = (tmp_path / "client.log").read_text()
     assert "3/3 tasks done" in log
+    # the second copy of the sent arrays was kept (the AMM paused), and the AMM runs again after
+    assert "Active Memory Manager paused for this run" in log
+    with distributed.Client(cluster.address, timeout="30s") as c:
+        assert c.amm.running()
     # the killed task ran again on the other worker and resumed from its shared checkpoint
     (survivor,) = [a for a in cluster.workers if a != killed]
     assert re.search(rf"{task} on {re.escape(survivor)}", log), log
