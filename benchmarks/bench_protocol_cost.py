@@ -21,12 +21,12 @@ final test pass and t-SNE; each is small next to the training epochs. Task-hours
 one process needs; `--jobs 2` on 2 cores runs two tasks at once, each with one Numba thread.
 
 ``--tree DIR`` (repeatable) times another checkout in its own worker process, e.g. the code
-before the speed work (``git worktree add /work/numser-old c00a6c4 --detach``). With several
-trees, the workers alternate configuration by configuration, so load from other processes hits
-all alike. Each worker gets ``--threads`` Numba threads (default 2; pass 1 to model ``--jobs 2``).
+issue 12 was measured against (``git worktree add /work/numser-2c86562 2c86562 --detach``).
+With several trees, the workers alternate configuration by configuration, so load from other
+processes hits all alike. Each worker gets ``--threads`` Numba threads (default 2; pass 1 to model ``--jobs 2``).
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_protocol_cost.py \\
-        --tree /work/numser-old --tree .
+        --tree /work/numser-2c86562 --tree . --threads 1 --steps 3
 
 ``--quick`` times dnn-elm and one 3D configuration with one step each (checks the script only).
 """
