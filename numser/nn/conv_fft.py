@@ -94,6 +94,24 @@ def _overlap(out_len, in_len, shift):
     return o0, max(o0, o1)
 
 
+def _tap_windows(kernel_lt, out_lt, in_lt, pad_lt):
+    """For every (i, j) tap: the output window and the input window it reads, as index tuples.
+
+    Output position (l, t) reads input (l + i - bL, t + j - bT); the windows keep the positions
+    where that lies inside the input. Yields (i, j, out_window, in_window), each window a tuple
+    (slice over L, slice over T) to index the (L, T) axes of an (N, C, L, T, Ω) array.
+    """
+    (kL, kT), (Lo, To), (L, T) = kernel_lt, out_lt, in_lt
+    for i in range(kL):
+        si = i - pad_lt[0][0]
+        l0, l1 = _overlap(Lo, L, si)
+        for j in range(kT):
+            sj = j - pad_lt[1][0]
+            t0, t1 = _overlap(To, T, sj)
+            yield (i, j, (slice(l0, l1), slice(t0, t1)),
+                   (slice(l0 + si, l1 + si), slice(t0 + sj, t1 + sj)))
+
+
 def forward_product_reference(Xf, Wf, pad_lt, out_lt):
     """Y^ = sum_{c,i,j} conj(W~^) X^ shifted by (i - bL, j - bT): NumPy reference.
 
@@ -109,16 +127,11 @@ def forward_product_reference(Xf, Wf, pad_lt, out_lt):
     Yf : complex ndarray, shape (N, F, Lo, To, Ω)
     """
     N, C, L, T, W = Xf.shape
-    F, _, kL, kT, _ = Wf.shape
-    Lo, To = out_lt
-    Yf = np.zeros((N, F, Lo, To, W), dtype=Xf.dtype)
-    for i in range(kL):
-        l0, l1 = _overlap(Lo, L, i - pad_lt[0][0])
-        for j in range(kT):
-            t0, t1 = _overlap(To, T, j - pad_lt[1][0])
-            xs = Xf[:, :, l0 + i - pad_lt[0][0]:l1 + i - pad_lt[0][0],
-                    t0 + j - pad_lt[1][0]:t1 + j - pad_lt[1][0]]          # (N, C, l1-l0, t1-t0, Ω)
-            Yf[:, :, l0:l1, t0:t1] += np.einsum("ncltw,fcw->nfltw", xs, np.conj(Wf[:, :, i, j]))
+    F = Wf.shape[0]
+    Yf = np.zeros((N, F) + tuple(out_lt) + (W,), dtype=Xf.dtype)
+    for i, j, out, inp in _tap_windows(Wf.shape[2:4], out_lt, (L, T), pad_lt):
+        Yf[:, :, out[0], out[1]] += np.einsum("ncltw,fcw->nfltw", Xf[:, :, inp[0], inp[1]],
+                                              np.conj(Wf[:, :, i, j]))
     return Yf
 
 
@@ -137,16 +150,11 @@ def input_product_reference(Gf, Wf, pad_lt, in_lt):
     DXf : complex ndarray, shape (N, C, L, T, Ω)
     """
     N, F, Lo, To, W = Gf.shape
-    _, C, kL, kT, _ = Wf.shape
-    L, T = in_lt
-    DXf = np.zeros((N, C, L, T, W), dtype=Gf.dtype)
-    for i in range(kL):
-        l0, l1 = _overlap(Lo, L, i - pad_lt[0][0])
-        for j in range(kT):
-            t0, t1 = _overlap(To, T, j - pad_lt[1][0])
-            DXf[:, :, l0 + i - pad_lt[0][0]:l1 + i - pad_lt[0][0],
-                t0 + j - pad_lt[1][0]:t1 + j - pad_lt[1][0]] += np.einsum(
-                "nfltw,fcw->ncltw", Gf[:, :, l0:l1, t0:t1], Wf[:, :, i, j])
+    C = Wf.shape[1]
+    DXf = np.zeros((N, C) + tuple(in_lt) + (W,), dtype=Gf.dtype)
+    for i, j, out, inp in _tap_windows(Wf.shape[2:4], (Lo, To), in_lt, pad_lt):
+        DXf[:, :, inp[0], inp[1]] += np.einsum("nfltw,fcw->ncltw", Gf[:, :, out[0], out[1]],
+                                               Wf[:, :, i, j])
     return DXf
 
 
@@ -166,15 +174,10 @@ def weight_product_reference(Gf, Xf, pad_lt, kernel_lt):
     """
     N, F, Lo, To, W = Gf.shape
     _, C, L, T, _ = Xf.shape
-    kL, kT = kernel_lt
-    DWf = np.zeros((F, C, kL, kT, W), dtype=Gf.dtype)
-    for i in range(kL):
-        l0, l1 = _overlap(Lo, L, i - pad_lt[0][0])
-        for j in range(kT):
-            t0, t1 = _overlap(To, T, j - pad_lt[1][0])
-            xs = Xf[:, :, l0 + i - pad_lt[0][0]:l1 + i - pad_lt[0][0],
-                    t0 + j - pad_lt[1][0]:t1 + j - pad_lt[1][0]]          # (N, C, l1-l0, t1-t0, Ω)
-            DWf[:, :, i, j] = np.einsum("nfltw,ncltw->fcw", np.conj(Gf[:, :, l0:l1, t0:t1]), xs)
+    DWf = np.zeros((F, C) + tuple(kernel_lt) + (W,), dtype=Gf.dtype)
+    for i, j, out, inp in _tap_windows(kernel_lt, (Lo, To), (L, T), pad_lt):
+        DWf[:, :, i, j] = np.einsum("nfltw,ncltw->fcw", np.conj(Gf[:, :, out[0], out[1]]),
+                                    Xf[:, :, inp[0], inp[1]])
     return DWf
 
 
