@@ -23,7 +23,8 @@ one process needs; `--jobs 2` on 2 cores runs two tasks at once, each with one N
 ``--tree DIR`` (repeatable) times another checkout in its own worker process, e.g. the code
 issue 12 was measured against (``git worktree add /work/numser-2c86562 2c86562 --detach``).
 With several trees, the workers alternate configuration by configuration, so load from other
-processes hits all alike. Each worker gets ``--threads`` Numba threads (default 2; pass 1 to model ``--jobs 2``).
+processes hits all alike. Each worker gets ``--threads`` Numba threads (default 2; pass 1 to
+model ``--jobs 2``).
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_protocol_cost.py \\
         --tree /work/numser-2c86562 --tree . --threads 1 --steps 3
