@@ -29,10 +29,17 @@ ENV = dict(os.environ, PYTHONPATH=str(ROOT))
 WORKER_ENV = dict(ENV, NUMBA_NUM_THREADS="1")
 
 
+def _default_sigint():
+    """In the child before exec: SIGINT back to its default. A test run started in the background
+    by a non-interactive shell inherits SIGINT ignored, and Python keeps an inherited 'ignore',
+    so the Ctrl-C tests would send a signal nobody hears."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(args, log, env=ENV):
     with open(log, "w") as err:
         return subprocess.Popen([sys.executable, "-m", *args], env=env, stdout=subprocess.DEVNULL,
-                                stderr=err, cwd=ROOT)
+                                stderr=err, cwd=ROOT, preexec_fn=_default_sigint)
 
 
 def _stop(proc):
