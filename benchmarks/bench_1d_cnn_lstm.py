@@ -4,7 +4,8 @@ A step is what ``numser.train`` does per batch: forward (dropout on), softmax cr
 backward and one Adam update, on random waveforms (N, 20, 1600). Each ``--tree`` gets its own
 worker process (``PYTHONPATH=<tree>``: one process cannot import two trees), which builds the
 model, keeps freed memory for reuse as training does (``numser.allocator.keep_freed_memory``), takes
-one warm-up step and then answers "step" requests. The workers alternate step by step, so load
+``--warmup`` untimed steps (the heap grows to its final size over the first 2-3 steps, whose
+page faults a long training does not pay again) and then answers "step" requests. The workers alternate step by step, so load
 from other processes hits every tree alike; each figure is the median over ``--rounds`` steps.
 
 Per step it reports wall seconds, CPU seconds of the process (all threads; on a machine busy
@@ -18,8 +19,9 @@ Example: the commit before the per-frequency GEMM (issue 12) against this tree
     git worktree add /work/numser-2c86562 2c86562 --detach            # once
     python benchmarks/bench_1d_cnn_lstm.py --tree /work/numser-2c86562 --tree . --rounds 5
 
-Options: ``--tree`` (repeatable; default: this tree), ``--rounds``, ``--batch`` (128),
-``--cells`` (128), ``--threads`` (NUMBA_NUM_THREADS of the workers; default: all cores).
+Options: ``--tree`` (repeatable; default: this tree), ``--rounds``, ``--warmup`` (3),
+``--batch`` (128), ``--cells`` (128), ``--threads`` (NUMBA_NUM_THREADS of the workers;
+default: all cores).
 """
 import argparse
 import json
@@ -43,7 +45,7 @@ from numser.models import build
 from numser.nn.adam import Adam
 from numser.nn.loss import softmax_cross_entropy
 
-batch, cells = int(sys.argv[1]), int(sys.argv[2])
+batch, cells, warmup = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 keep_freed_memory()
 model = build("1d-cnn-lstm", cells=cells)
 rng = np.random.default_rng(0)
@@ -82,7 +84,8 @@ def step():
             "faults": faults() - f0, "loss": float(loss), "layers": dict(layer_times),
             "layer_faults": dict(layer_faults)}
 
-step()                                                       # warm-up (compiles on a cold cache)
+for _ in range(warmup):    # compiles on a cold cache; the heap grows to its size in 2-3 steps
+    step()
 for line in sys.stdin:
     out = step()
     with open("/proc/self/status") as f:
@@ -94,12 +97,13 @@ for line in sys.stdin:
 class Worker:
     """One process stepping the 1D-CNN-LSTM with the numser of ``tree``."""
 
-    def __init__(self, tree, batch, cells, threads):
+    def __init__(self, tree, batch, cells, threads, warmup):
         self.tree = os.path.abspath(tree)
         env = dict(os.environ, PYTHONPATH=self.tree)
         if threads:
             env["NUMBA_NUM_THREADS"] = str(threads)
-        self.proc = subprocess.Popen([sys.executable, "-c", WORKER, str(batch), str(cells)],
+        self.proc = subprocess.Popen([sys.executable, "-c", WORKER, str(batch), str(cells),
+                                      str(warmup)],
                                      cwd=self.tree, env=env, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True)
         self.steps = []
@@ -130,14 +134,18 @@ def main():
     p.add_argument("--tree", action="append", default=None,
                    help="a numser checkout to time (repeatable; default: this tree)")
     p.add_argument("--rounds", type=int, default=3, help="timed steps per tree (default 3)")
+    p.add_argument("--warmup", type=int, default=3,
+                   help="untimed steps first (default 3: until the heap has grown to its size, "
+                        "the first steps fault fresh pages in)")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--cells", type=int, default=128)
     p.add_argument("--threads", type=int, default=0,
                    help="NUMBA_NUM_THREADS of the workers (default: numba's default, all cores)")
     args = p.parse_args()
     trees = args.tree or [HERE]
-    print(f"starting {len(trees)} worker(s) (warm-up step each) ...", file=sys.stderr)
-    workers = [Worker(t, args.batch, args.cells, args.threads) for t in trees]
+    print(f"starting {len(trees)} worker(s) ({args.warmup} warm-up steps each) ...",
+          file=sys.stderr)
+    workers = [Worker(t, args.batch, args.cells, args.threads, args.warmup) for t in trees]
     try:
         for r in range(args.rounds):
             for w in workers:                                 # alternate trees step by step
