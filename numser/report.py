@@ -4,9 +4,10 @@ Reads ``DIR/tasks/*.json`` (one per method, configuration, fold and seed, as wri
 :mod:`numser.cv`) and writes ``DIR/results.json``, ``DIR/tables.md`` and PNG figures:
 Table 3 (best / worst / mean ± std UA over folds per kernel, collapsed folds), Table 4 (method,
 configuration, parameters, UA, WA and macro-F1 mean ± std over all folds of all seeds, collapsed
-folds, Wilcoxon p against the best proposed model), per-corpus UA, the significance tests with the
-pairing each used, Table 5 (row-normalised confusion matrices in %), cost, Figure 3 (t-SNE) and UA
-per fold and per speaker. A damaged task file is reported and left out, never mixed in.
+folds, Wilcoxon p against the best proposed model), per-corpus UA, the seed spread (each seed's
+mean UA, when a row ran with several), the significance tests with the pairing each used,
+Table 5 (row-normalised confusion matrices in %), cost, Figure 3 (t-SNE) and UA per fold and per
+speaker. A damaged task file is reported and left out, never mixed in.
 
 Table 5 and Figure 3 show the paper's four methods (``figure`` in :mod:`numser.methods`), each in its
 configuration with the best mean UA (:func:`best_configurations`); ``confusion.png`` and the
@@ -159,6 +160,27 @@ def run_time(tasks):
         reach = max(reach, end)
     busy = sum(_train_seconds(t) + t["seconds_eval"] for t in tasks)
     return {"task_seconds": float(busy), "wall_seconds": float(wall), "n_tasks": len(tasks)}
+
+
+def seed_spread(summary):
+    """How much a row's UA moves with the seed: one entry per seed, in seed order.
+
+    Each entry: ``seed``, ``n`` (its finished folds), ``mean`` (its UA over them) and
+    ``collapsed`` (its collapsed folds).
+    """
+    rows = {}
+    for seed, ua, gone in zip(summary["seeds"], summary["fold_ua"], summary["collapsed"]):
+        rows.setdefault(seed, []).append((ua, gone))
+    return [{"seed": seed, "n": len(v), "mean": float(np.mean([u for u, _ in v])),
+             "collapsed": sum(g for _, g in v)} for seed, v in sorted(rows.items())]
+
+
+def seed_means_spread(spread):
+    """(std, max − min) of the per-seed mean UAs, over the seeds with the most finished folds
+    (a seed cut short is not a repetition of the whole cross-validation); population std, as in
+    the other tables."""
+    full = [r["mean"] for r in spread if r["n"] == max(r["n"] for r in spread)]
+    return float(np.std(full)), float(max(full) - min(full))
 
 
 def _per_corpus(runs):
@@ -528,6 +550,7 @@ def tables_markdown(results):
         for s in s_all:
             lines.append(f"| {s['method']} | {s['config']} | " + " | ".join(
                 f"{s['per_corpus_ua'].get(c, float('nan')):.3f}" for c in corpora) + " |")
+    lines += _seed_lines(s_all)
     lines += _significance_lines(results)
     figure_rows = [s for s in s_all if _key(s) in results.get("figure_rows", [])]
     others = [s for s in s_all if s not in figure_rows]
@@ -547,6 +570,33 @@ def tables_markdown(results):
         lines.append(f"| {s['method']} | {s['config']} | {s['seconds_train']:.0f} | "
                      f"{s['seconds_eval']:.0f} | {', '.join(map(str, s['best_epochs']))} |")
     return "\n".join(lines) + "\n"
+
+
+def _seed_lines(summaries):
+    """The seed spread of the rows run with several seeds (none when every row has one)."""
+    rows = [s for s in summaries if s.get("n_seeds", 1) > 1]
+    if not rows:
+        return []
+    seeds = sorted({seed for s in rows for seed in s["seeds"]})
+    lines = ["", "## Seed spread — UA of each repetition of the cross-validation", "",
+             "Each seed draws its own speaker split, initial weights, dropout masks and batch "
+             "order: its column is the mean UA over its folds (collapsed folds in "
+             "brackets). std and range: of the seed means (seeds with every fold only).", "",
+             "| method | configuration | " + " | ".join(f"seed {k}" for k in seeds)
+             + " | std | range |", "|---|---|" + "---|" * (len(seeds) + 2)]
+    for s in rows:
+        spread = {r["seed"]: r for r in seed_spread(s)}
+        std, width = seed_means_spread(list(spread.values()))
+        cells = []
+        for k in seeds:
+            r = spread.get(k)
+            cells.append("–" if r is None else f"{r['mean']:.3f}"
+                         + (f" ({r['collapsed']})" if r["collapsed"] else "")
+                         + (f", {r['n']} folds" if r["n"] != max(x["n"] for x in spread.values())
+                            else ""))
+        lines.append(f"| {s['method']} | {s['config']} | " + " | ".join(cells)
+                     + f" | {std:.3f} | {width:.3f} |")
+    return lines
 
 
 def _confusion_tables(summaries):

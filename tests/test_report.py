@@ -174,6 +174,31 @@ def test_seeds_collapse_wa_f1_and_damaged_files(tmp_path, capsys):
     assert "collapsed in 2 of 10 tasks" in line and "'sad'" in line and "--recipe stable" in line
 
 
+def test_seed_spread_gives_each_seeds_mean_and_skips_unfinished_seeds(tmp_path):
+    """Seed 0: folds at .6; seed 1 at .5 with fold 2 collapsed; seed 2 cut short after 2 folds."""
+    os.makedirs(tmp_path / "tasks")
+    rng = np.random.default_rng(3)
+    for seed, n_folds in ((0, 5), (1, 5), (2, 2)):
+        for fold in range(n_folds):
+            t = fake_task("lstm-elm", "2 x LSTM 128", {}, fold, .5, rng)
+            t.update(seed=seed, task=f"{t['task']}__seed{seed}", test_ua=.6 - .1 * seed + .01 * fold)
+            if (seed, fold) == (1, 2):
+                t["y_pred"] = [0] * len(t["y_pred"])
+            _write(tmp_path, t)
+    (s,) = report.build_results(str(tmp_path))["summaries"]
+    spread = report.seed_spread(s)
+    assert [(r["seed"], r["n"], r["collapsed"]) for r in spread] == [(0, 5, 0), (1, 5, 1), (2, 2, 0)]
+    assert [r["mean"] for r in spread] == pytest.approx([.62, .52, .405])
+    std, width = report.seed_means_spread(spread)         # seeds 0 and 1 only: seed 2 is partial
+    assert std == pytest.approx(.05) and width == pytest.approx(.1)
+    md = report.tables_markdown(report.build_results(str(tmp_path)))
+    assert "| lstm-elm | 2 x LSTM 128 | 0.620 | 0.520 (1) | 0.405, 2 folds | 0.050 | 0.100 |" in md
+
+
+def test_no_seed_spread_for_single_seed_runs(run_dir):
+    assert "Seed spread" not in report.tables_markdown(report.build_results(str(run_dir)))
+
+
 def test_fold_pairing_pairs_the_same_seed_and_fold():
     a = {"folds": [0, 1, 0, 1], "seeds": [0, 0, 1, 1], "fold_ua": [.5, .6, .7, .8]}
     b = {"folds": [1, 0, 0], "seeds": [1, 1, 0], "fold_ua": [.1, .2, .3]}
