@@ -1,0 +1,136 @@
+"""Two runs side by side: what changing one setting does to every row they share.
+
+``python -m numser.compare A B`` reads two run folders (``numser.cv --out``) that differ in one
+setting — ``--recipe paper`` against ``--recipe stable``, or the pooled protocol against
+``--protocol loco`` — and, for each (method, configuration) both hold, compares them on the
+seeds both ran for that row:
+
+    ΔUA = mean over the test speakers s both runs tested of (UA_B(s) − UA_A(s))
+
+with UA(s) a speaker's UA averaged over those seeds, and the two-sided Wilcoxon signed-rank test
+of the same differences (:func:`numser.report.paired_test`, α = .01). Every speaker is tested
+once per seed in each protocol, so the pairing holds across protocols too; it is fairest when
+both runs used the same speaker split (``--folds-from``), which the header says.
+"""
+import argparse
+import os
+import sys
+
+from numser.atomic import write_text
+from numser.errors import FileFormatError, ParameterError
+from numser.readers import read_json
+from numser.report import ALPHA, _fmt_p, group, load_tasks, paired_test, summarise
+
+
+def _shared(tasks_a, tasks_b):
+    """The tasks of each run that the other run matches: the (seed, fold) both finished in one
+    protocol; across protocols (their folds differ), every task of the seeds both ran."""
+    same_protocol = {t["protocol"] for t in tasks_a} == {t["protocol"] for t in tasks_b}
+    key = (lambda t: (t["seed"], t["fold"])) if same_protocol else (lambda t: t["seed"])
+    both = {key(t) for t in tasks_a} & {key(t) for t in tasks_b}
+    return [[t for t in tasks if key(t) in both] for tasks in (tasks_a, tasks_b)]
+
+
+def compare_runs(run_a, run_b):
+    """One dict per (method, configuration) in both runs, in run A's order.
+
+    Keys: ``method``, ``config``, ``seeds`` (those both ran), ``a`` and ``b`` (the
+    :func:`numser.report.summarise` of each run's matching tasks, :func:`_shared`) and ``test``
+    (the per-speaker paired test of b against a: ``n`` non-zero and ``n_zero`` zero differences,
+    ``mean_difference`` = ΔUA over both, ``pvalue``).
+    """
+    rows_a, rows_b = (group(load_tasks(run)) for run in (run_a, run_b))
+    rows = []
+    for key, tasks_a in rows_a.items():
+        shared_a, shared_b = _shared(tasks_a, rows_b.get(key, []))
+        if not shared_a or not shared_b:
+            continue
+        a, b = summarise(shared_a), summarise(shared_b)
+        rows.append({"method": key[0], "config": key[1],
+                     "seeds": sorted({t["seed"] for t in shared_a}), "a": a, "b": b,
+                     "test": paired_test(b, a, "speaker")})
+    return rows
+
+
+def same_split(run_a, run_b):
+    """True / False when both ``run.json`` give the split digest of every shared seed, else None."""
+    digests = []
+    for run in (run_a, run_b):
+        path = os.path.join(run, "run.json")
+        if not os.path.exists(path):
+            return None
+        digests.append(read_json(path, "run settings file").get("split") or {})
+    shared = set(digests[0]) & set(digests[1])
+    return all(digests[0][k] == digests[1][k] for k in shared) if shared else None
+
+
+def _ua_cell(s):
+    gone = f", {s['n_collapsed']} collapsed" if s["n_collapsed"] else ""
+    return f"{s['mean']:.3f} ± {s['std']:.3f} ({len(s['folds'])}{gone})"
+
+
+def compare_markdown(rows, name_a, name_b, split=None):
+    """The rows as a Markdown table with a header saying what ΔUA and p mean."""
+    note = {True: "Both runs used the same speaker split.",
+            False: "The runs' speaker splits differ: each speaker is paired with itself, but "
+                   "it was trained on other speakers in each.",
+            None: "Whether the runs share their speaker split is unknown (no run.json digest)."}
+    lines = [f"UA mean ± std over the tasks both runs finished (the same seeds and folds; for "
+             f"two protocols, the same seeds), their number and the collapsed ones (≥ 95 % of "
+             f"the test utterances in one class). ΔUA: mean over the test speakers of "
+             f"{name_b} − {name_a}; equal: the speakers scoring the same in both, which the test "
+             f"leaves out; p: two-sided Wilcoxon signed-rank test of the differences "
+             f"(* = p < {ALPHA:g}). {note[split]}", "",
+             f"| method | configuration | seeds | {name_a} UA | {name_b} UA | ΔUA | speakers "
+             f"| equal | p |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        t = r["test"]
+        delta = "–" if t["mean_difference"] is None else f"{t['mean_difference']:+.3f}"
+        # n counts the non-zero differences, except when all are zero (then n_zero is absent)
+        equal = t.get("n_zero", t["n"])
+        speakers = t["n"] + t.get("n_zero", 0)
+        lines.append(f"| {r['method']} | {r['config']} | {', '.join(map(str, r['seeds']))} | "
+                     f"{_ua_cell(r['a'])} | {_ua_cell(r['b'])} | {delta} | {speakers} | "
+                     f"{equal} | {_fmt_p(t['pvalue'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m numser.compare",
+        description="Compare two numser.cv run folders row by row: UA of each, the mean "
+                    "per-speaker difference B − A and its Wilcoxon signed-rank p-value.",
+        epilog="example: python -m numser.compare runs/paper runs/stable --names paper,stable "
+               "--out runs/stable/vs_paper.md")
+    parser.add_argument("run_a", metavar="A", help="run folder (with tasks/*.json)")
+    parser.add_argument("run_b", metavar="B", help="run folder compared with A (ΔUA = B − A)")
+    parser.add_argument("--names", metavar="A,B",
+                        help="column names of the two runs (default: the folder names)")
+    parser.add_argument("--out", metavar="FILE", help="also write the table to FILE (atomically)")
+    args = parser.parse_args(argv)
+    try:
+        for run in (args.run_a, args.run_b):
+            if not os.path.isdir(os.path.join(run, "tasks")):
+                raise FileFormatError(run, "not a run folder (no tasks/ in it)")
+        names = [os.path.basename(os.path.normpath(r)) for r in (args.run_a, args.run_b)]
+        if args.names:
+            names = [n.strip() for n in args.names.split(",")]
+            if len(names) != 2 or not all(names):
+                raise ParameterError(f"--names {args.names!r}: expected two names, "
+                                     f"e.g. paper,stable")
+        rows = compare_runs(args.run_a, args.run_b)
+        if not rows:
+            raise ParameterError(f"{args.run_a} and {args.run_b} share no (method, configuration) "
+                                 f"with a common seed: nothing to compare")
+        table = compare_markdown(rows, *names, split=same_split(args.run_a, args.run_b))
+        if args.out:
+            write_text(args.out, table)
+    except (FileFormatError, ParameterError) as e:
+        print(f"numser.compare: error: {e}", file=sys.stderr)
+        return 2
+    print(table, end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

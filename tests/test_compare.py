@@ -1,0 +1,63 @@
+"""numser.compare on hand-made task results: shared tasks only, direction, pairing, the CLI."""
+import json
+import os
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from numser import compare
+from test_report import fake_task
+
+ROW = ("3d-cnn-dnn", "depth 3, 2x2x2", {"depth": 3, "kernel": [2, 2, 2]})
+
+
+def _run(folder, level, folds, rng, seeds=(0,), protocol="pooled"):
+    os.makedirs(folder / "tasks")
+    for seed in seeds:
+        for fold in folds:
+            task = fake_task(*ROW, fold, level, rng)
+            task.update(seed=seed, protocol=protocol, task=f"{task['task']}__seed{seed}")
+            with open(folder / "tasks" / f"{task['task']}.json", "w") as f:
+                json.dump(task, f)
+    return str(folder)
+
+
+def test_rows_compare_the_tasks_both_runs_finished(tmp_path):
+    rng = np.random.default_rng(0)
+    a = _run(tmp_path / "paper", .4, range(5), rng, seeds=(0, 1))
+    b = _run(tmp_path / "stable", .6, range(3), rng)                 # seed 0, folds 0-2 only
+    (row,) = compare.compare_runs(a, b)
+    assert row["seeds"] == [0] and row["a"]["folds"] == row["b"]["folds"] == [0, 1, 2]
+    t = row["test"]
+    speakers = sorted(row["a"]["per_speaker_ua"])
+    assert speakers == sorted(row["b"]["per_speaker_ua"]) and t["n"] + t["n_zero"] == 12
+    d = [row["b"]["per_speaker_ua"][s] - row["a"]["per_speaker_ua"][s] for s in speakers]
+    assert t["mean_difference"] == pytest.approx(np.mean(d)) and t["mean_difference"] > 0
+    assert t["pvalue"] == pytest.approx(stats.wilcoxon(d).pvalue)
+
+
+def test_across_protocols_every_task_of_the_shared_seeds_counts(tmp_path):
+    rng = np.random.default_rng(1)
+    a = _run(tmp_path / "pooled", .6, range(5), rng)
+    b = _run(tmp_path / "loco", .3, range(2), rng, protocol="loco")    # two held-out corpora
+    (row,) = compare.compare_runs(a, b)
+    assert row["a"]["folds"] == list(range(5)) and row["b"]["folds"] == [0, 1]
+    assert row["test"]["mean_difference"] < 0                           # B − A: loco is lower
+
+
+def test_cli_writes_the_table_and_refuses_disjoint_runs(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    a = _run(tmp_path / "a", .4, range(5), rng)
+    b = _run(tmp_path / "b", .4, range(5), rng, seeds=(1,))
+    assert compare.main([a, b]) == 2
+    assert "share no (method, configuration) with a common seed" in capsys.readouterr().err
+    c = _run(tmp_path / "c", .7, range(5), rng)
+    out = tmp_path / "vs.md"
+    assert compare.main([a, c, "--names", "paper,stable", "--out", str(out)]) == 0
+    table = out.read_text()
+    assert table == capsys.readouterr().out
+    assert "| paper UA | stable UA | ΔUA | speakers | equal | p |" in table
+    assert "| 3d-cnn-dnn | depth 3, 2x2x2 | 0 | 0." in table and "(5) | +0." in table
+    assert compare.main([a, str(tmp_path / "nowhere")]) == 2
+    assert "not a run folder" in capsys.readouterr().err
