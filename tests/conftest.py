@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-# `import numser` gives BLAS one thread (numser/thread_policy.py) when it comes before NumPy's;
-# test modules may import NumPy first, so numser is imported here, before any of them.
+# `import numser` gives BLAS one thread (numser/thread_policy.py); imported here, before any
+# test module imports NumPy, it does so through the environment on every platform (after NumPy,
+# it can reach a loaded OpenBLAS on Linux only).
 import numser  # noqa: F401
 
 #: ../shared/corpora relative to the repository root (override with NUMSER_CORPORA).
