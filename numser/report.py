@@ -140,13 +140,18 @@ def _train_seconds(run):
     return max(run["seconds_train"], sum(h["seconds"] for h in run["history"]))
 
 
-def run_time(tasks):
-    """Total task time and wall time of a run, in seconds.
+def run_time(tasks, pauses=()):
+    """Total task time and wall time of a run, in seconds, without the time it was paused.
 
     Task time is the sum of every task's training and evaluation time. Wall time is the length
     of the union of the intervals [started, finished] of the processes that finished the tasks
     (``started`` = finished − seconds in files without it): the time during which at least one
     task was running, whatever the number of workers, sessions and pauses between them.
+
+    ``pauses``: (start, end) POSIX times, disjoint, during which the run's processes were
+    stopped (SIGSTOP) but their clocks ran on. Their overlap with the union leaves the wall time
+    (``paused_seconds``), and each task's overlap with them leaves its task time. A resumed
+    task's earlier epochs (before ``started``) count in full.
     """
     spans = []
     for t in tasks:
@@ -154,12 +159,22 @@ def run_time(tasks):
         start = datetime.fromisoformat(t["started"]).timestamp() if "started" in t \
             else end - t["seconds"]
         spans.append((start, end))
-    wall, reach = 0.0, -np.inf
+    union = []                                       # disjoint, sorted
     for start, end in sorted(spans):
-        wall += max(0.0, end - max(start, reach))
-        reach = max(reach, end)
-    busy = sum(_train_seconds(t) + t["seconds_eval"] for t in tasks)
-    return {"task_seconds": float(busy), "wall_seconds": float(wall), "n_tasks": len(tasks)}
+        if union and start <= union[-1][1]:
+            union[-1][1] = max(union[-1][1], end)
+        else:
+            union.append([start, end])
+
+    def paused(start, end):
+        return sum(max(0.0, min(end, b) - max(start, a)) for a, b in pauses)
+
+    wall = sum(end - start for start, end in union)
+    stopped = sum(paused(start, end) for start, end in union)
+    busy = sum(max(0.0, _train_seconds(t) + t["seconds_eval"] - paused(*span))
+               for t, span in zip(tasks, spans))
+    return {"task_seconds": float(busy), "wall_seconds": float(wall - stopped),
+            "paused_seconds": float(stopped), "n_tasks": len(tasks)}
 
 
 def seed_spread(summary):

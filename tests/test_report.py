@@ -1,6 +1,7 @@
 """numser.report on hand-made task results: row choice, significance direction, tables, figures."""
 import json
 import os
+from datetime import datetime
 
 import numpy as np
 import pytest
@@ -117,7 +118,13 @@ def test_run_time_counts_overlaps_once_and_earlier_epochs_of_resumed_tasks():
     t = report.run_time(tasks)
     assert t["wall_seconds"] == pytest.approx(15 + 2)
     assert t["task_seconds"] == pytest.approx(10 + 10 + 31 + 1)
-    assert t["n_tasks"] == 3
+    assert t["n_tasks"] == 3 and t["paused_seconds"] == 0
+    # stopped from 00:00:08 to 00:00:12 (both workers' tasks in flight) and in the idle hour
+    start = datetime.fromisoformat("2026-01-01T00:00:00").timestamp()
+    t = report.run_time(tasks, pauses=[(start + 8, start + 12), (start + 100, start + 200)])
+    assert t["paused_seconds"] == pytest.approx(4)
+    assert t["wall_seconds"] == pytest.approx(15 + 2 - 4)
+    assert t["task_seconds"] == pytest.approx((10 - 2) + (10 - 4) + 31 + 1)
 
 
 def test_table3_only_kernels_stay_out_of_table4_and_the_tests(run_dir):

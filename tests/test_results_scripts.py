@@ -1,0 +1,58 @@
+"""The eight-corpus run's own scripts (results/paper-8corpora/): the pauses its cost leaves out and
+the stable 3D configuration its cross-corpus phase picks."""
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from test_report import fake_task
+
+HERE = Path(__file__).resolve().parents[1] / "results" / "paper-8corpora"
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cost_takes_out_exact_pauses_only(tmp_path):
+    cost = _script("cost")
+    (tmp_path / "INTERRUPTIONS.md").write_text(
+        "| from (UTC) | to (UTC) | what | code |\n|---|---|---|---|\n"
+        "| 2026-01-01T00:00:00Z | 2026-01-01T05:00:00Z | session ended | a → b |\n"
+        "| 2026-01-01T01:00:00Z | 2026-01-01T01:30:00Z | paused (SIGSTOP) for a benchmark | b |\n"
+        "| ≈ 2026-01-01T03:00Z (not logged) | 2026-01-01T03:10:00Z | paused | b |\n")
+    ((start, end),) = cost.pauses(tmp_path / "INTERRUPTIONS.md")
+    assert end - start == 1800
+    os.makedirs(tmp_path / "paper" / "tasks")
+    task = fake_task("lstm-elm", "2 x LSTM 128", {}, 0, .5, np.random.default_rng(0))
+    task.update(started="2026-01-01T00:00:00", finished="2026-01-01T02:00:00", seconds=7200,
+                seconds_train=7000, seconds_eval=200, history=[{"seconds": 7000}])
+    (tmp_path / "paper" / "tasks" / "t.json").write_text(json.dumps(task))
+    table = cost.cost_markdown(str(tmp_path))
+    assert "1 pauses (30 min) taken out" in table
+    # 2 h of task and wall time, half an hour of them paused
+    for row in ("`paper/`", "lstm-elm", "**total**"):
+        assert f"| {row} | 1 | 1.50 | 1.50 | 0.50 |" in table
+
+
+def test_best_stable_picks_the_best_validation_ua_of_complete_3d_rows(tmp_path, capsys):
+    best_stable = _script("best_stable")
+    os.makedirs(tmp_path / "tasks")
+    rng = np.random.default_rng(1)
+    rows = [("3d-cnn-dnn", "depth 3, 2x2x2", {"depth": 3, "kernel": [2, 2, 2]}, .50, 5),
+            ("3d-cnn-dnn", "depth 3, 2x2x32", {"depth": 3, "kernel": [2, 2, 32]}, .60, 5),
+            ("3d-cnn-dnn", "depth 3, 2x2x128", {"depth": 3, "kernel": [2, 2, 128]}, .90, 4),
+            ("lstm-elm", "2 x LSTM 128", {}, .95, 5)]
+    for method, config, kwargs, val_ua, folds in rows:
+        for fold in range(folds):
+            task = fake_task(method, config, kwargs, fold, .5, rng)
+            task["val_ua"] = val_ua
+            (tmp_path / "tasks" / f"{task['task']}.json").write_text(json.dumps(task))
+    (method, config), val_ua, _ = best_stable.best_3d(str(tmp_path))
+    assert (method, config, val_ua) == ("3d-cnn-dnn", "depth 3, 2x2x32", pytest.approx(.60))
