@@ -30,6 +30,14 @@ from numser.networks import cnn1d_lstm, cnn2d_lstm, cnn3d, cnn3d_pools, frame_dn
 #: The twelve kernels of Table 3 (depth 3), as (kL, kT, kS).
 TABLE3_KERNELS = ((2, 2, 2), (2, 2, 32), (2, 2, 128), (2, 2, 256), (4, 2, 2), (8, 2, 2),
                   (2, 4, 2), (2, 8, 2), (4, 2, 128), (8, 2, 128), (2, 4, 128), (2, 8, 128))
+#: The paper's Table 3 (3D-CNN-DNN, depth 3): kernel -> (best, worst, mean, std) of the UA over
+#: its folds, as printed.
+PAPER_TABLE3 = {(2, 2, 2): (.518, .451, .480, .03), (2, 2, 32): (.541, .425, .484, .05),
+                (2, 2, 128): (.550, .471, .496, .03), (2, 2, 256): (.516, .250, .416, .10),
+                (4, 2, 2): (.481, .393, .450, .04), (8, 2, 2): (.507, .394, .454, .04),
+                (2, 4, 2): (.503, .419, .450, .03), (2, 8, 2): (.487, .441, .463, .02),
+                (4, 2, 128): (.469, .437, .451, .01), (8, 2, 128): (.528, .421, .462, .04),
+                (2, 4, 128): (.492, .446, .467, .02), (2, 8, 128): (.488, .423, .467, .03)}
 #: The kernels of the paper's Table 4 (the 2D models use their last entry, kS, as (1, 2, kS)).
 TABLE4_KERNELS = ((2, 2, 2), (2, 2, 32), (2, 2, 128))
 #: What each configuration axis a method may sweep takes from the sweep's values (the command
@@ -48,7 +56,7 @@ def _no_label(config):
     return ""
 
 
-def _no_paper_count(config):
+def _no_paper_value(config):
     return None
 
 
@@ -73,6 +81,9 @@ class Method:
         The 'configuration' column of the tables.
     paper_params_k : callable (config) -> int or None
         The parameter count the paper prints for this configuration, in thousands.
+    paper_ua : callable (config) -> (mean, std) or None
+        The UA the paper's Table 4 prints for this configuration (std None where it prints
+        none), to set ours beside it.
     table4 : mapping or None
         The sweep values (``kernels``, ``depths``, ``cells``) of the paper's Table 4
         configurations, over the command line's (``--table4``); None: not in Table 4 runs.
@@ -97,7 +108,8 @@ class Method:
     input_kind: str
     axes: tuple = ()
     label: Callable = _no_label
-    paper_params_k: Callable = _no_paper_count
+    paper_params_k: Callable = _no_paper_value
+    paper_ua: Callable = _no_paper_value
     table4: Mapping | None = None
     table3: Mapping | None = None
     proposed: bool = False
@@ -205,31 +217,52 @@ def _cnn3d_count(counts):
     return lambda config: counts.get(tuple(config.kernel)) if config.depth == 3 else None
 
 
+def _cnn3d_ua(by_kernel):
+    """The paper's 3D UAs: (mean, std) by kernel at depth 3; .250 for every Table 4 kernel at
+    depth 2 (all its test utterances classified as one class)."""
+    def paper_ua(config):
+        kernel = tuple(config.kernel)
+        if config.depth == 2:
+            return (.250, None) if kernel in TABLE4_KERNELS else None
+        return by_kernel.get(kernel) if config.depth == 3 else None
+    return paper_ua
+
+
 _CNN3D = dict(input_kind="volume", axes=("kernel", "depth"), label=_cnn3d_label,
               table4={"kernels": TABLE4_KERNELS, "depths": (3, 2)}, proposed=True, default=True)
 
 register(Method("3d-cnn-dnn", functools.partial(cnn3d, per_step=False), **_CNN3D,
                 paper_params_k=_cnn3d_count({(2, 2, 2): 798, (2, 2, 32): 793, (2, 2, 128): 807}),
+                paper_ua=_cnn3d_ua({k: v[2:] for k, v in PAPER_TABLE3.items()}),
                 table3={"kernels": TABLE3_KERNELS, "depths": (3,)}, figure=True, table_row=5,
                 check=functools.partial(cnn3d_pools, per_step=False)))
 register(Method("3d-cnn-dnn-elm", functools.partial(cnn3d, per_step=True), **_CNN3D,
                 paper_params_k=_cnn3d_count({(2, 2, 2): 528, (2, 2, 32): 531, (2, 2, 128): 546}),
+                paper_ua=_cnn3d_ua({(2, 2, 2): (.495, .05), (2, 2, 32): (.516, .02),
+                                    (2, 2, 128): (.512, .03)}),
                 table_row=6, check=functools.partial(cnn3d_pools, per_step=True)))
 register(Method("dnn-elm", frame_dnn, "lld", axes=("context",),
                 label=lambda config: f"3 x FC 256, context {config.context}",
-                paper_params_k=lambda config: 141, table4={}, default=True, figure=True,
+                paper_params_k=lambda config: 141, paper_ua=lambda config: (.384, .05),
+                table4={}, default=True, figure=True,
                 table_row=0))
 register(Method("lstm-elm", frame_lstm, "lld", label=lambda config: "2 x LSTM 128",
-                paper_params_k=lambda config: 214, table4={}, default=True, figure=True,
+                paper_params_k=lambda config: 214, paper_ua=lambda config: (.421, .11),
+                table4={}, default=True, figure=True,
                 table_row=1))
 register(Method("2d-cnn-lstm", functools.partial(cnn2d_lstm, dnn=False), "volume", axes=("kS",),
                 label=_kS_label, paper_params_k=lambda config: {2: 264, 32: 268, 128: 282}.get(
+                    config.kernel[2]),
+                paper_ua=lambda config: {2: (.318, .01), 32: (.323, .01), 128: (.306, .03)}.get(
                     config.kernel[2]), table4={"kernels": TABLE4_KERNELS}, table_row=3))
 register(Method("2d-cnn-lstm-dnn", functools.partial(cnn2d_lstm, dnn=True), "volume",
                 axes=("kS",), label=_kS_label,
                 paper_params_k=lambda config: {2: 595, 32: 607, 128: 611}.get(config.kernel[2]),
+                paper_ua=lambda config: {2: (.329, .02), 32: (.350, .03), 128: (.313, .01)}.get(
+                    config.kernel[2]),
                 table4={"kernels": TABLE4_KERNELS}, figure=True, table_row=4))
 register(Method("1d-cnn-lstm", cnn1d_lstm, "waveform", axes=("cells",),
                 label=lambda config: f"2 x LSTM {config.cells}",
                 paper_params_k=lambda config: {128: 1583, 256: 2211}.get(config.cells),
+                paper_ua=lambda config: {128: (.391, .06), 256: (.380, .03)}.get(config.cells),
                 table4={"cells": (128, 256)}, table_row=2))

@@ -53,6 +53,11 @@ class ModelConfig:
         """The paper's Table 4 parameter count (thousands) for this configuration, or None."""
         return methods.get(self.method).paper_params_k(self)
 
+    def paper_ua(self):
+        """The paper's UA (mean, std; std None where it prints none) for this configuration, or
+        None."""
+        return methods.get(self.method).paper_ua(self)
+
 
 def check_config(method, *, kernel=(2, 2, 128), depth=3, cells=128, context=1, seed=0):
     """The :class:`ModelConfig` of these arguments, checked as :func:`build` checks them, with

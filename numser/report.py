@@ -23,9 +23,10 @@ from datetime import datetime
 import numpy as np
 
 from numser import CLASSES, methods
-from numser.methods import TABLE3_KERNELS
+from numser.methods import PAPER_TABLE3, TABLE3_KERNELS
 from numser.atomic import atomic_open, write_json, write_text
-from numser.errors import FileFormatError
+from numser.errors import FileFormatError, ParameterError
+from numser.models import check_config
 from numser.metrics import row_normalised, task_scores, unweighted_accuracy
 from numser.readers import read_json, require
 from numser.stats import wilcoxon
@@ -113,7 +114,9 @@ def summarise(runs):
     classes = [CLASSES[r["majority_class"]] for r in collapsed]
     return {"method": runs[0]["method"], "config": runs[0]["config"],
             "kwargs": runs[0]["kwargs"], "n_params": runs[0]["n_params"],
-            "paper_params_k": runs[0]["paper_params_k"], "folds": [r["fold"] for r in runs],
+            "paper_params_k": runs[0]["paper_params_k"],
+            "paper_ua": paper_ua(runs[0]["method"], runs[0]["kwargs"]),
+            "folds": [r["fold"] for r in runs],
             "seeds": [r.get("seed", 0) for r in runs],
             "n_seeds": len({r.get("seed", 0) for r in runs}),
             "fold_ua": uas.tolist(), "mean": float(uas.mean()), "std": float(uas.std()),
@@ -129,6 +132,25 @@ def summarise(runs):
             "seconds_train": float(sum(_train_seconds(r) for r in runs)),
             "seconds_eval": float(sum(r["seconds_eval"] for r in runs)),
             "best_epochs": [r["best_epoch"] for r in runs]}
+
+
+def paper_ua(method, kwargs):
+    """The paper's (mean, std) UA of a row (:mod:`numser.methods`), or None when the paper has
+    no such row (or the method is not registered)."""
+    if methods.find(method) is None:
+        return None
+    try:
+        return check_config(method, **kwargs).paper_ua()
+    except (ParameterError, TypeError):        # a configuration this numser cannot build
+        return None
+
+
+def _paper_cell(value):
+    """The paper's UA as printed: mean ± std, or the mean alone; '–' when it has none."""
+    if value is None:
+        return "–"
+    mean, std = value
+    return f"{mean:.3f}" + (f" ± {std:.2f}" if std is not None else "")
 
 
 def _train_seconds(run):
@@ -442,11 +464,15 @@ def _table3_lines(results):
         return []
     lines = [f"## Table 3 — 3D-CNN-DNN (depth 3) by kernel (L x T x S), UA over "
              f"{_seeds_phrase(results)}", "",
-             "| kernel | best | worst | mean ± std | folds | collapsed |", "|---|---|---|---|---|---|"]
+             "paper: the paper's Table 3 (best / worst / mean ± std over its folds).", "",
+             "| kernel | best | worst | mean ± std | paper | folds | collapsed |",
+             "|---|---|---|---|---|---|---|"]
     for s in table3:
-        k = "x".join(map(str, s["kwargs"]["kernel"]))
-        lines.append(f"| {k} | {s['best']:.3f} | {s['worst']:.3f} | "
-                     f"{s['mean']:.3f} ± {s['std']:.3f} | {_folds_cell(s)} | "
+        kernel = tuple(s["kwargs"]["kernel"])
+        paper = PAPER_TABLE3.get(kernel)
+        paper = "–" if paper is None else "{:.3f} / {:.3f} / {:.3f} ± {:.2f}".format(*paper)
+        lines.append(f"| {'x'.join(map(str, kernel))} | {s['best']:.3f} | {s['worst']:.3f} | "
+                     f"{s['mean']:.3f} ± {s['std']:.3f} | {paper} | {_folds_cell(s)} | "
                      f"{_collapsed_cell(s)} |")
     return lines + ["", COLLAPSE_NOTE, ""]
 
@@ -479,15 +505,16 @@ def _table4_lines(results):
                   "pairs the fold UAs, which with 5 folds can never go below 2/32 = .0625.", ""]
     else:
         lines += ["No proposed model (3D-CNN) in this run: no significance tests.", ""]
-    lines += ["| method | configuration | parameters | paper (K) | UA mean ± std | WA mean ± std | "
-              "macro-F1 mean ± std | folds | collapsed | p | p (folds) |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += ["paper UA: the paper's Table 4 (mean ± std over its folds).", "",
+              "| method | configuration | parameters | paper (K) | UA mean ± std | paper UA | "
+              "WA mean ± std | macro-F1 mean ± std | folds | collapsed | p | p (folds) |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in (s for s in s_all if _key(s) in results["table4_rows"]):
         t = tests.get((ref, _key(s))) or tests.get((_key(s), ref))
         none = "ref." if _key(s) == ref else "–"
         lines.append(f"| {s['method']} | {s['config']} | {s['n_params']:,} | "
                      f"{s['paper_params_k'] or '–'} | {s['mean']:.3f} ± {s['std']:.3f} | "
-                     f"{s['wa_mean']:.3f} ± {s['wa_std']:.3f} | "
+                     f"{_paper_cell(s.get('paper_ua'))} | {s['wa_mean']:.3f} ± {s['wa_std']:.3f} | "
                      f"{s['macro_f1_mean']:.3f} ± {s['macro_f1_std']:.3f} | "
                      f"{_folds_cell(s)} | {_collapsed_cell(s)} | "
                      f"{_fmt_p(t['speaker']['pvalue']) if t else none} | "

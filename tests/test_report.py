@@ -141,6 +141,20 @@ def test_table3_only_kernels_stay_out_of_table4_and_the_tests(run_dir):
     assert report.table4_rows(own) == own
 
 
+def test_paper_columns_carry_the_papers_ua_by_configuration(run_dir):
+    assert report.paper_ua("3d-cnn-dnn", {"depth": 3, "kernel": [2, 2, 128]}) == (.496, .03)
+    assert report.paper_ua("3d-cnn-dnn-elm", {"depth": 2, "kernel": [2, 2, 32]}) == (.250, None)
+    assert report.paper_ua("3d-cnn-dnn", {"depth": 2, "kernel": [4, 2, 2]}) is None
+    assert report.paper_ua("2d-cnn-lstm-dnn", {"kernel": [1, 2, 32]}) == (.350, .03)
+    assert report.paper_ua("no-such-method", {}) is None
+    md = report.tables_markdown(report.build_results(str(run_dir)))
+    table3, rest = md.split("## Table 4")
+    assert "| 4x2x2 | " in table3 and "| 0.481 / 0.393 / 0.450 ± 0.04 |" in table3
+    table4 = rest.split("## UA per corpus")[0]
+    row = next(line for line in table4.splitlines() if line.startswith("| lstm-elm |"))
+    assert row.split(" | ")[5] == "0.421 ± 0.11"        # the column after ours
+
+
 def _write(folder, task):
     with open(folder / "tasks" / f"{task['task']}.json", "w") as f:
         json.dump(task, f)
