@@ -17,9 +17,11 @@ import os
 import sys
 
 from numser.atomic import write_text
-from numser.errors import FileFormatError, ParameterError
+from numser.errors import ParameterError
 from numser.readers import read_json
-from numser.report import ALPHA, _fmt_p, group, load_tasks, paired_test, summarise
+from numser.cli import run_command
+from numser.report import (ALPHA, _fmt_p, group, load_tasks, paired_test, require_run_folder,
+                           summarise)
 
 
 def _shared(tasks_a, tasks_b):
@@ -108,29 +110,26 @@ def main(argv=None):
                         help="column names of the two runs (default: the folder names)")
     parser.add_argument("--out", metavar="FILE", help="also write the table to FILE (atomically)")
     args = parser.parse_args(argv)
-    try:
-        for run in (args.run_a, args.run_b):
-            if not os.path.isdir(os.path.join(run, "tasks")):
-                raise FileFormatError(run, "not a run folder (no tasks/ in it)")
-        names = [os.path.basename(os.path.normpath(r)) for r in (args.run_a, args.run_b)]
-        if args.names:
-            names = [n.strip() for n in args.names.split(",")]
-            if len(names) != 2 or not all(names):
-                raise ParameterError(f"--names {args.names!r}: expected two names, "
-                                     f"e.g. paper,stable")
-        rows = compare_runs(args.run_a, args.run_b)
-        if not rows:
-            raise ParameterError(f"{args.run_a} and {args.run_b} share no (method, configuration) "
-                                 f"with a common seed: nothing to compare")
-        table = compare_markdown(rows, *names, split=same_split(args.run_a, args.run_b))
-        if args.out:
-            write_text(args.out, table)
-    except (FileFormatError, ParameterError) as e:
-        print(f"numser.compare: error: {e}", file=sys.stderr)
-        return 2
+    return run_command("compare", lambda: _main(args))
+
+
+def _main(args):
+    for run in (args.run_a, args.run_b):
+        require_run_folder(run)
+    names = [os.path.basename(os.path.normpath(r)) for r in (args.run_a, args.run_b)]
+    if args.names:
+        names = [n.strip() for n in args.names.split(",")]
+        if len(names) != 2 or not all(names):
+            raise ParameterError(f"--names {args.names!r}: expected two names, e.g. paper,stable")
+    rows = compare_runs(args.run_a, args.run_b)
+    if not rows:
+        raise ParameterError(f"{args.run_a} and {args.run_b} share no (method, configuration) "
+                             f"with a common seed: nothing to compare")
+    table = compare_markdown(rows, *names, split=same_split(args.run_a, args.run_b))
+    if args.out:
+        write_text(args.out, table)
     print(table, end="")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -17,8 +17,9 @@ import sys
 import numpy as np
 
 from numser.atomic import atomic_open, write_text
-from numser.errors import FileFormatError, ParameterError
-from numser.report import group, load_tasks
+from numser.errors import ParameterError
+from numser.cli import run_command
+from numser.report import group, load_tasks, require_run_folder
 
 
 def curve_points(run_dirs):
@@ -87,24 +88,22 @@ def main(argv=None):
     parser.add_argument("runs", nargs="+", help="run folders (each with tasks/*.json)")
     parser.add_argument("--out", required=True, help="folder for learning_curve.md and .png")
     args = parser.parse_args(argv)
-    try:
-        for run in args.runs:
-            if not os.path.isdir(os.path.join(run, "tasks")):
-                raise FileFormatError(run, "not a run folder (no tasks/ in it)")
-        curves = curve_points(args.runs)
-        if not curves:
-            raise ParameterError("no method and configuration appears at two or more training "
-                                 "fractions in these run folders")
-        os.makedirs(args.out, exist_ok=True)
-        table = curve_markdown(curves)
-        write_text(os.path.join(args.out, "learning_curve.md"), table)
-        curve_figure(curves, os.path.join(args.out, "learning_curve.png"))
-    except (FileFormatError, ParameterError) as e:
-        print(f"numser.learning_curve: error: {e}", file=sys.stderr)
-        return 2
+    return run_command("learning_curve", lambda: _main(args))
+
+
+def _main(args):
+    for run in args.runs:
+        require_run_folder(run)
+    curves = curve_points(args.runs)
+    if not curves:
+        raise ParameterError("no method and configuration appears at two or more training "
+                             "fractions in these run folders")
+    os.makedirs(args.out, exist_ok=True)
+    table = curve_markdown(curves)
+    write_text(os.path.join(args.out, "learning_curve.md"), table)
+    curve_figure(curves, os.path.join(args.out, "learning_curve.png"))
     print(table, end="")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

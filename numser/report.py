@@ -25,6 +25,7 @@ import numpy as np
 from numser import CLASSES, methods
 from numser.methods import PAPER_TABLE3, TABLE3_KERNELS
 from numser.atomic import atomic_open, write_json, write_text
+from numser.cli import run_command
 from numser.errors import FileFormatError, ParameterError
 from numser.models import check_config
 from numser.metrics import row_normalised, task_scores, unweighted_accuracy
@@ -59,6 +60,13 @@ def read_task(path):
         scores.pop("test_ua")
         task.update({k: v for k, v in scores.items() if k not in task})
     return task
+
+
+def require_run_folder(out):
+    """Raise FileFormatError unless ``out`` holds finished task results (``tasks/*.json``)."""
+    if not glob.glob(os.path.join(out, "tasks", "*.json")):
+        raise FileFormatError(out, "no finished task results (tasks/*.json) in it: give the --out "
+                                   "folder of a python -m numser.cv run")
 
 
 def load_tasks(out, warn=True):
@@ -780,17 +788,13 @@ def main(argv=None):
                                             "numser.cv run folder from its task JSON files.")
     p.add_argument("out", help="the --out folder of a numser.cv run")
     args = p.parse_args(argv)
-    if not glob.glob(os.path.join(args.out, "tasks", "*.json")):
-        print(f"numser.report: error: {args.out}/tasks holds no task results; run "
-              f"python -m numser.cv --out {args.out} first", file=sys.stderr)
-        return 2
-    try:
-        print(write_report(args.out))
-    except (FileFormatError, OSError) as e:
-        print(f"numser.report: error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command("report", lambda: _main(args))
 
+
+def _main(args):
+    require_run_folder(args.out)
+    print(write_report(args.out))
+    return 0
 
 if __name__ == "__main__":
     sys.exit(main())

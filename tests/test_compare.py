@@ -60,4 +60,4 @@ def test_cli_writes_the_table_and_refuses_disjoint_runs(tmp_path, capsys):
     assert "| paper UA | stable UA | ΔUA | speakers | equal | p |" in table
     assert "| 3d-cnn-dnn | depth 3, 2x2x2 | 0 | 0." in table and "(5) | +0." in table
     assert compare.main([a, str(tmp_path / "nowhere")]) == 2
-    assert "not a run folder" in capsys.readouterr().err
+    assert "nowhere: no finished task results" in capsys.readouterr().err

@@ -52,4 +52,4 @@ def test_command_writes_table_and_figure(runs, tmp_path, capsys):
 
 def test_command_names_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert learning_curve.main([str(tmp_path), "--out", str(tmp_path / "o")]) == 2
-    assert f"{tmp_path}: not a run folder" in capsys.readouterr().err
+    assert f"{tmp_path}: no finished task results (tasks/*.json)" in capsys.readouterr().err

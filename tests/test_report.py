@@ -244,3 +244,9 @@ def test_collapsed_class_tie_goes_to_the_first_class_in_any_process(tmp_path):
                            text=True, env=dict(os.environ, PYTHONHASHSEED=str(seed)),
                            check=True).stdout.strip() for seed in range(6)}
     assert seen == {"happy"}
+
+
+def test_command_refuses_a_folder_without_finished_tasks(tmp_path, capsys):
+    os.makedirs(tmp_path / "tasks")
+    assert report.main([str(tmp_path)]) == 2
+    assert f"numser.report: error: {tmp_path}: no finished task results" in capsys.readouterr().err
