@@ -1,8 +1,9 @@
-"""The eight-corpus run's own scripts (results/paper-8corpora/): the pauses its cost leaves out and
-the stable 3D configuration its cross-corpus phase picks."""
+"""The eight-corpus run's own scripts (results/paper-8corpora/): the pauses its cost leaves out,
+the stable 3D configuration its cross-corpus phase picks, and report.sh that rebuilds its tables."""
 import importlib.util
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -56,3 +57,23 @@ def test_best_stable_picks_the_best_validation_ua_of_complete_3d_rows(tmp_path, 
             (tmp_path / "tasks" / f"{task['task']}.json").write_text(json.dumps(task))
     (method, config), val_ua, _ = best_stable.best_3d(str(tmp_path))
     assert (method, config, val_ua) == ("3d-cnn-dnn", "depth 3, 2x2x32", pytest.approx(.60))
+
+
+@pytest.mark.slow
+def test_report_script_rebuilds_the_tables_of_the_folders_there_are(tmp_path):
+    (tmp_path / "INTERRUPTIONS.md").write_text("| from (UTC) | to (UTC) | what | code |\n")
+    rng = np.random.default_rng(2)
+    for run, level in (("paper", .45), ("stable", .55)):
+        os.makedirs(tmp_path / run / "tasks")
+        for fold in range(5):
+            task = fake_task("3d-cnn-dnn", "depth 3, 2x2x2", {"depth": 3, "kernel": [2, 2, 2]},
+                             fold, level, rng)
+            (tmp_path / run / "tasks" / f"{task['task']}.json").write_text(json.dumps(task))
+    root = HERE.parents[1]
+    done = subprocess.run(["bash", str(HERE / "report.sh"), str(tmp_path)], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(root)}, check=True)
+    assert done.stdout.split() == [f"{tmp_path}/{f}" for f in (
+        "paper/tables.md", "stable/tables.md", "stable/vs_paper.md", "cost.md")]
+    assert f"skipped: no task results in {tmp_path}/loco yet" in done.stderr
+    assert "| paper UA | stable UA | ΔUA |" in (tmp_path / "stable" / "vs_paper.md").read_text()
+    assert "| `stable/` | 5 |" in (tmp_path / "cost.md").read_text()

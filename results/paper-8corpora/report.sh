@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Every table and figure docs/results.md shows, rebuilt from the committed task results (no
+# training): each run folder's report, the two side-by-side comparisons, the learning curve and
+# the cost. Run from the repository root once run.sh has finished (a folder not there yet is
+# skipped, with a line saying so):
+#
+#     bash results/paper-8corpora/report.sh [results/paper-8corpora]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${1:-results/paper-8corpora}
+have() { compgen -G "$OUT/$1/tasks/*.json" > /dev/null; }
+
+for run in paper stable fraction-0.25 fraction-0.5 loco loco-stable; do
+    if have $run; then
+        python -m numser.report "$OUT/$run" > /dev/null && echo "$OUT/$run/tables.md"
+    else
+        echo "skipped: no task results in $OUT/$run yet" >&2
+    fi
+done
+if have paper && have stable; then        # the stable recipe against the paper's, same split
+    python -m numser.compare "$OUT/paper" "$OUT/stable" --names paper,stable \
+        --out "$OUT/stable/vs_paper.md" > /dev/null && echo "$OUT/stable/vs_paper.md"
+fi
+if have paper && have loco; then          # each speaker tested pooled and with its corpus held out
+    python -m numser.compare "$OUT/paper" "$OUT/loco" --names pooled,loco \
+        --out "$OUT/loco/vs_pooled.md" > /dev/null && echo "$OUT/loco/vs_pooled.md"
+fi
+if have fraction-0.25 && have fraction-0.5 && have paper; then
+    python -m numser.learning_curve "$OUT/fraction-0.25" "$OUT/fraction-0.5" "$OUT/paper" \
+        --out "$OUT/curve" > /dev/null && echo "$OUT/curve/learning_curve.md"
+fi
+python results/paper-8corpora/cost.py "$OUT" > "$OUT/cost.md" && echo "$OUT/cost.md"
