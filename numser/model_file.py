@@ -70,14 +70,22 @@ class TrainedModel:
         return self.model.predict_proba(x, batch_size)
 
 
-def git_commit():
-    """The short commit of the numser source tree, or ``"unknown"`` outside a git checkout."""
+def git_commit(path=None):
+    """The short commit of the git checkout holding ``path`` (default: the numser package), with
+    ``-dirty`` when tracked files below ``path`` differ from it, or ``"unknown"`` outside a
+    checkout. Results record it, so the mark says when the code that computed them was not the
+    commit's."""
+    path = path or os.path.dirname(os.path.abspath(__file__))
+
+    def git(*args):
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=path,
+                              timeout=10).stdout.strip()
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, cwd=os.path.dirname(os.path.abspath(__file__)), timeout=10)
-        return out.stdout.strip() or "unknown"
+        commit = git("rev-parse", "--short", "HEAD")
+        changed = commit and git("status", "--porcelain", "--untracked-files=no", "--", ".")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+    return (commit + "-dirty" * bool(changed)) if commit else "unknown"
 
 
 def feature_settings(kind):

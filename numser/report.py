@@ -360,8 +360,18 @@ def build_results(out):
             "proposed": [_key(p) for p in proposed],
             "table4_rows": [_key(s) for s in table4],
             "figure_rows": [_key(s) for s in best_configurations(table4)],
-            "n_tasks": len(tasks), "time": run_time(tasks),
+            "n_tasks": len(tasks), "time": run_time(tasks), "commits": commits(tasks),
             "loco": loco_results(tasks, summaries)}
+
+
+def commits(tasks):
+    """[[git commit, number of tasks], ...] that computed the tasks, by first finished task
+    ('unknown' where a task file has none: not run from a git checkout)."""
+    counts = {}
+    for t in sorted(tasks, key=lambda t: t.get("finished", "")):
+        commit = t.get("git_commit") or "unknown"
+        counts[commit] = counts.get(commit, 0) + 1
+    return [[commit, n] for commit, n in counts.items()]
 
 
 def loco_results(tasks, summaries):
@@ -615,6 +625,10 @@ def tables_markdown(results):
         lines += [f"{t['n_tasks']} tasks: {t['task_seconds'] / 3600:.2f} h of task time (training "
                   f"and evaluation, summed over tasks), {t['wall_seconds'] / 3600:.2f} h of wall "
                   "time (while at least one task ran).", ""]
+    if results.get("commits"):
+        lines += ["Code: the tasks ran on git commit " + ", ".join(
+            f"{commit} ({n} task{'s' * (n > 1)})" for commit, n in results["commits"])
+            + ", in the order first used.", ""]
     lines += ["| method | configuration | train | evaluate | best epochs |", "|---|---|---|---|---|"]
     for s in s_all:
         lines.append(f"| {s['method']} | {s['config']} | {s['seconds_train']:.0f} | "

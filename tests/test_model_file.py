@@ -1,5 +1,7 @@
 """The model file round-trips exactly, and any damaged or foreign file raises FileFormatError."""
 import json
+import shutil
+import subprocess
 import zipfile
 
 import numpy as np
@@ -8,7 +10,7 @@ import pytest
 from numser import CLASSES
 from numser.errors import FileFormatError, ParameterError
 from numser.features import Standardiser
-from numser.model_file import FORMAT_VERSION, load_model_file, save_model_file
+from numser.model_file import FORMAT_VERSION, git_commit, load_model_file, save_model_file
 from numser.models import build
 from numser.train import TrainConfig, fit_model, save_model
 
@@ -48,6 +50,22 @@ def test_meta_holds_provenance_and_settings(saved):
     assert meta["features"]["sample_rate"] == 16000 and meta["features"]["lld"]["hop_length"] == 160
     assert meta["training"]["val_ua"] == out["fit"]["best_val_ua"]
     assert meta["elm"]["n_hidden"] == model.elm.n_hidden and meta["git_commit"]
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_git_commit_marks_changed_tracked_files_only(tmp_path):
+    assert git_commit(str(tmp_path)) == "unknown"                 # not a checkout
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(tmp_path)]
+    subprocess.run(git + ["init", "-q"], check=True)
+    (tmp_path / "a.py").write_text("x = 1\n")
+    subprocess.run(git + ["add", "a.py"], check=True)
+    subprocess.run(git + ["commit", "-q", "-m", "a"], check=True)
+    commit = subprocess.run(git + ["rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, check=True).stdout.strip()
+    (tmp_path / "result.json").write_text("{}")                    # untracked: still clean
+    assert git_commit(str(tmp_path)) == commit
+    (tmp_path / "a.py").write_text("x = 2\n")
+    assert git_commit(str(tmp_path)) == commit + "-dirty"
 
 
 def _rewrite(src, dst, change):

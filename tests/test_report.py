@@ -250,3 +250,13 @@ def test_command_refuses_a_folder_without_finished_tasks(tmp_path, capsys):
     os.makedirs(tmp_path / "tasks")
     assert report.main([str(tmp_path)]) == 2
     assert f"numser.report: error: {tmp_path}: no finished task results" in capsys.readouterr().err
+
+
+def test_cost_names_the_commits_the_tasks_ran_on_in_order(run_dir):
+    tasks = [{"finished": "2026-01-02T00:00:00", "git_commit": "bbb"},
+             {"finished": "2026-01-01T00:00:00", "git_commit": "aaa"},
+             {"finished": "2026-01-03T00:00:00", "git_commit": "bbb"}, {"finished": "2026-01-04"}]
+    assert report.commits(tasks) == [["aaa", 1], ["bbb", 2], ["unknown", 1]]
+    md = report.tables_markdown(report.build_results(str(run_dir)))
+    n = sum(folds for *_, folds in ROWS)
+    assert f"Code: the tasks ran on git commit unknown ({n} tasks), in the order first used." in md
