@@ -39,6 +39,7 @@ from numser.folds import (folds_csv_text, loco_folds, read_folds_csv, speaker_fo
                           write_folds_csv)
 from numser.model_file import git_commit
 from numser.models import check_config
+from numser.progress import progress_markdown, task_progress
 from numser.report import collapse_warnings, read_task, write_report
 from numser.tasks import Job, Outcome, Task, run_task, save_result  # noqa: F401 - Task: cv's API
 from numser.thread_policy import threads_per_worker, worker_environment
@@ -135,6 +136,10 @@ def parse_args(argv=None):
     p.add_argument("--quick", action="store_true",
                    help="smoke run: a small synthetic corpus (or 6 utterances per speaker), "
                         "2 epochs, t-SNE shortened")
+    p.add_argument("--dry-run", action="store_true",
+                   help="plan only: check the arguments, the data and --out's settings, then print "
+                        "each row's tasks, how many are finished in --out and how long the others "
+                        "should take judged by the finished ones; trains and writes nothing in --out")
     return p.parse_args(argv)
 
 
@@ -357,13 +362,14 @@ SETTING_DEFAULTS = {"lr": 3e-3, "protocol": "pooled", "recipe": "paper", "train_
 GROWING_SETTINGS = ("seeds", "split")
 
 
-def check_run_settings(out, settings, record=None):
+def check_run_settings(out, settings, record=None, *, write=True):
     """Refuse an ``--out`` that holds a run whose results would not be comparable with this one.
 
     ``settings["seeds"]`` may add seeds to the run; ``settings["split"]`` (a digest of every
     seed's split) must agree for the seeds both have. ``run.json`` gets the merged settings
     (compared on the next run) and ``record`` (facts about the data, e.g. byte-identical
-    recordings, written but not compared); the merged settings are returned.
+    recordings, written but not compared); the merged settings are returned. ``write=False``
+    only checks.
     """
     path = os.path.join(out, "run.json")
     merged = dict(settings)
@@ -391,7 +397,8 @@ def check_run_settings(out, settings, record=None):
         old_seeds = old.get("seeds", [old.get("seed", 0)])
         merged.update(seeds=sorted(set(old_seeds) | set(settings["seeds"])),
                       split={**old_split, **settings["split"]})
-    write_json(path, {**merged, **(record or {})})
+    if write:
+        write_json(path, {**merged, **(record or {})})
     return merged
 
 
@@ -558,8 +565,8 @@ def _run(todo, job, args, log):
 def _main(args, log):
     _check_args(args)
     tasks = plan_tasks(args)
-    for folder in (args.out, args.cache):     # fail now, not after minutes of feature extraction
-        check_writable(folder)
+    for folder in () if args.dry_run else (args.out, args.cache):
+        check_writable(folder)                # fail now, not after minutes of feature extraction
     seeds = run_seeds(args)
     for method, config in dict.fromkeys((t.method, t.config) for t in tasks):
         check_config(method, **dict(config))          # a configuration that cannot be built: now
@@ -575,19 +582,24 @@ def _main(args, log):
     if args.protocol == "loco":
         tasks = plan_tasks(args, sorted({u.corpus for u in utterances}))
     corpus_of = {u.speaker: u.corpus for u in utterances}
+    remote = args.scheduler not in (None, "local")
     settings = {"corpora": sorted(args.corpus or [DEFAULT_CORPUS]), "seeds": seeds,
                 "split": {str(s): _split_digest(f, corpus_of) for s, f in splits.items()},
                 "folds": args.folds, "epochs": args.epochs, "patience": args.patience, "lr": args.lr,
                 "batch_size": args.batch_size, "max_per_speaker": args.max_per_speaker,
                 "quick": args.quick, "n_utterances": len(utterances), "protocol": args.protocol,
                 "recipe": args.recipe, "train_fraction": args.train_fraction}
+    if args.dry_run:
+        check_run_settings(args.out, settings, write=False)
+        print(progress_markdown(task_progress(tasks, args.out), None if remote else args.jobs),
+              end="")
+        return 0
     os.makedirs(args.out, exist_ok=True)
     check_run_settings(args.out, settings, {"identical_audio": identical})
     _write_split(args.out, splits, corpus_of, log)
     arrays, kept = feature_arrays(utterances, kinds, args.cache, log)
     job = _job(args, settings, utterances, splits, arrays, kept)
     todo = [t for t in tasks if not finished(t, args.out, log, args.keep_models)]
-    remote = args.scheduler not in (None, "local")
     log(f"tasks: {len(tasks)} planned, {len(tasks) - len(todo)} already done, {len(todo)} to run"
         f" ({'on the Dask cluster' if remote else f'{args.jobs} at a time'})")
     start = time.time()

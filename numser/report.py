@@ -137,7 +137,7 @@ def summarise(runs):
             "collapsed_class": max(CLASSES, key=classes.count) if classes else None,
             "per_speaker_ua": speakers,
             "per_corpus_ua": _per_corpus(runs), "confusion": confusion.tolist(),
-            "seconds_train": float(sum(_train_seconds(r) for r in runs)),
+            "seconds_train": float(sum(train_seconds(r) for r in runs)),
             "seconds_eval": float(sum(r["seconds_eval"] for r in runs)),
             "best_epochs": [r["best_epoch"] for r in runs]}
 
@@ -161,7 +161,7 @@ def _paper_cell(value):
     return f"{mean:.3f}" + (f" ± {std:.2f}" if std is not None else "")
 
 
-def _train_seconds(run):
+def train_seconds(run):
     """Training time of one task, the epochs of an interrupted earlier process included.
 
     Task files written before ``resumed_after_epoch`` existed count only the process that
@@ -201,7 +201,7 @@ def run_time(tasks, pauses=()):
 
     wall = sum(end - start for start, end in union)
     stopped = sum(paused(start, end) for start, end in union)
-    busy = sum(max(0.0, _train_seconds(t) + t["seconds_eval"] - paused(*span))
+    busy = sum(max(0.0, train_seconds(t) + t["seconds_eval"] - paused(*span))
                for t, span in zip(tasks, spans))
     return {"task_seconds": float(busy), "wall_seconds": float(wall - stopped),
             "paused_seconds": float(stopped), "n_tasks": len(tasks)}
