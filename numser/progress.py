@@ -10,17 +10,15 @@ is left out of the estimate, and said so. The times are those measured in this r
 whatever load it ran with (e.g. two tasks at a time on two cores), so the wall-time estimate,
 task time / ``--jobs``, holds for the same number of workers on the same machine.
 """
-import os
 import statistics
 
-from numser.errors import FileFormatError
 from numser.models import check_config
-from numser.report import train_seconds
-from numser.taskfile import read_task
+from numser.report import load_tasks, train_seconds
 
 
 def task_progress(tasks, out):
-    """Each (method, configuration) row of ``tasks`` in plan order, with its finished tasks' times.
+    """Each (method, configuration) row of ``tasks`` in plan order, with the times of its
+    finished tasks in ``out`` (those of other seeds too: same work, same cost).
 
     Parameters
     ----------
@@ -32,25 +30,22 @@ def task_progress(tasks, out):
     Returns
     -------
     rows : list of dict
-        ``method``, ``config`` (the tables' label), ``planned`` (int) and ``seconds`` (list of the
-        task times of the finished ones, in seconds).
+        ``method``, ``config`` (the tables' label), ``planned`` and ``finished`` (numbers of
+        planned tasks), ``seconds`` (the task times of every finished task of the row in ``out``).
     """
+    results = load_tasks(out, warn=False)
+    done = {r["task"] for r in results}
+    seconds = {}
+    for r in results:
+        seconds.setdefault((r["method"], r["config"]), []).append(
+            train_seconds(r) + r["seconds_eval"])
     rows = {}
     for task in tasks:
-        row = rows.get((task.method, task.config))
-        if row is None:
-            label = check_config(task.method, **task.kwargs()).label()
-            row = rows[task.method, task.config] = {"method": task.method, "config": label,
-                                                   "planned": 0, "seconds": []}
+        key = (task.method, check_config(task.method, **task.kwargs()).label())
+        row = rows.setdefault(key, {"method": key[0], "config": key[1], "planned": 0,
+                                    "finished": 0, "seconds": seconds.get(key, [])})
         row["planned"] += 1
-        path = os.path.join(out, "tasks", task.name + ".json")
-        if not os.path.exists(path):
-            continue
-        try:
-            result = read_task(path)
-        except FileFormatError:           # damaged: the run does it again
-            continue
-        row["seconds"].append(train_seconds(result) + result["seconds_eval"])
+        row["finished"] += task.name in done
     return list(rows.values())
 
 
@@ -61,7 +56,7 @@ def estimate(rows):
         by_method.setdefault(row["method"], []).extend(row["seconds"])
     seconds, left_out = 0.0, 0
     for row in rows:
-        todo = row["planned"] - len(row["seconds"])
+        todo = row["planned"] - row["finished"]
         known = row["seconds"] or by_method[row["method"]]
         if known:
             seconds += todo * statistics.mean(known)
@@ -79,20 +74,21 @@ def progress_markdown(rows, jobs=None):
     lines = ["| method | configuration | tasks | finished | to run | mean task (min) |",
              "|---|---|---|---|---|---|"]
     for row in rows:
-        done = len(row["seconds"])
-        mean = f"{statistics.mean(row['seconds']) / 60:.1f}" if done else "–"
-        lines.append(f"| {row['method']} | {row['config']} | {row['planned']} | {done} | "
-                     f"{row['planned'] - done} | {mean} |")
+        mean = f"{statistics.mean(row['seconds']) / 60:.1f}" if row["seconds"] else "–"
+        lines.append(f"| {row['method']} | {row['config']} | {row['planned']} | "
+                     f"{row['finished']} | {row['planned'] - row['finished']} | {mean} |")
     planned = sum(r["planned"] for r in rows)
-    todo = planned - sum(len(r["seconds"]) for r in rows)
+    todo = planned - sum(r["finished"] for r in rows)
     seconds, left_out = estimate(rows)
     summary = f"{planned - todo} of {planned} tasks finished"
     if todo:
-        summary += (f"; the {todo - left_out} to run with a finished task of their row or method "
-                    f"should take about {seconds / 3600:.1f} task-hours")
+        summary += f"; {todo} to run"
+    if todo > left_out:
+        summary += f": about {seconds / 3600:.1f} task-hours"
         if jobs:
-            summary += f", {seconds / 3600 / jobs:.1f} h of wall time with {jobs} at a time"
+            summary += f" ({seconds / 3600 / jobs:.1f} h of wall time with {jobs} at a time)"
         if left_out:
-            summary += (f"; {left_out} more belong to methods with no finished task yet and are "
-                        f"not in the estimate")
+            summary += f" without the {left_out} of methods with no finished task in this folder"
+    elif todo:
+        summary += ", none of them of a method with a finished task in this folder to judge by"
     return "\n".join(lines + ["", summary + "."]) + "\n"

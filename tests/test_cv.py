@@ -161,14 +161,14 @@ def test_dry_run_lists_what_is_left_and_writes_nothing(quick_run, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "| dnn-elm | 3 x FC 256, context 1 | 5 | 5 | 0 | " in proc.stdout
     assert "| lstm-elm | 2 x LSTM 128 | 5 | 0 | 5 | – |" in proc.stdout
-    assert "5 of 10 tasks finished" in proc.stdout and "5 more belong to methods" in proc.stdout
+    assert "5 of 10 tasks finished; 5 to run, none of them of a method with a finished" in proc.stdout
     assert "epoch" not in proc.stderr
     assert before == {p.name: p.stat().st_mtime_ns for p in out.rglob("*")}
     proc = run_cv("--quick", "--epochs", "1", "--out", out, "--cache", cache, "--dry-run")
     assert proc.returncode == 2 and "epochs: 2 there, 1 now" in proc.stderr
     new = tmp_path / "new"
     proc = run_cv("--quick", "--out", new, "--cache", cache, "--dry-run")
-    assert proc.returncode == 0 and "0 of 20 tasks finished" in proc.stdout
+    assert proc.returncode == 0 and "0 of 20 tasks finished; 20 to run, none" in proc.stdout
     assert not new.exists()
 
 
