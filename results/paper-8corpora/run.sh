@@ -4,6 +4,7 @@
 #
 #     bash results/paper-8corpora/run.sh            # every phase, in order
 #     bash results/paper-8corpora/run.sh stable     # one phase
+#     DRY_RUN=1 bash results/paper-8corpora/run.sh  # what each phase has left (numser.cv --dry-run)
 #
 # Resumable: finished tasks (OUT/tasks/*.json) are skipped, a task in flight resumes from its last
 # epoch's checkpoint (in the --cache). Each folder holds one run.json of settings; numser.cv
@@ -17,7 +18,7 @@ for c in emodb ravdess urdu emovo ased nemo emotiontts casia; do
     CORPORA+=(--corpus "manifest=../shared/corpora/$c")
 done
 JOBS=${JOBS:-2}
-cv() { python -m numser.cv "${CORPORA[@]}" --jobs "$JOBS" "$@"; }
+cv() { python -m numser.cv "${CORPORA[@]}" --jobs "$JOBS" ${DRY_RUN:+--dry-run} "$@"; }
 split() { echo --folds-from "$OUT/paper/folds.csv"; }
 BASELINES=dnn-elm,lstm-elm
 DEPTH3_3D=(--methods 3d-cnn-dnn,3d-cnn-dnn-elm --kernels 2x2x2,2x2x32,2x2x128 --depths 3)
@@ -46,7 +47,10 @@ phase_curve() {    # learning curve: 25 % and 50 % of each fold's training speak
 }
 phase_loco() {     # leave one corpus out; the stable 3D configuration: best mean validation UA
     cv --out $OUT/loco --protocol loco --methods $BASELINES,3d-cnn-dnn --kernels 2x2x2 --depths 3
-    best=$(python results/paper-8corpora/best_stable.py $OUT/stable)
+    if ! best=$(python results/paper-8corpora/best_stable.py $OUT/stable); then
+        [ -n "${DRY_RUN:-}" ] && return 0       # the stable phase has not finished: nothing to plan
+        exit 1
+    fi
     cv --out $OUT/loco-stable --protocol loco --recipe stable $best
 }
 phase_1d() {       # the 1D-CNN-LSTM (128 and 256 cells), then the whole Table 4 report
