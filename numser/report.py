@@ -786,13 +786,15 @@ def _save(fig, out, name):
     return path
 
 
-def write_report(out):
-    """Write results.json, tables.md and the figures of run folder ``out``; return the Markdown."""
+def write_report(out, figures=True):
+    """Write results.json, tables.md and (``figures``) the figures of run folder ``out``; return
+    the Markdown."""
     results = build_results(out)
     write_json(os.path.join(out, "results.json"), results)
     md = tables_markdown(results)
     write_text(os.path.join(out, "tables.md"), md)
-    write_figures(out, results, load_tasks(out, warn=False))
+    if figures:
+        write_figures(out, results, load_tasks(out, warn=False))
     return md
 
 
@@ -801,14 +803,18 @@ def main(argv=None):
                                 description="Rebuild tables.md, results.json and the figures of a "
                                             "numser.cv run folder from its task JSON files.")
     p.add_argument("out", help="the --out folder of a numser.cv run")
+    p.add_argument("--no-figures", action="store_true",
+                   help="tables.md and results.json only (the tables of a run in progress, in a "
+                        "second; the figures stay as they were)")
     args = p.parse_args(argv)
     return run_command("report", lambda: _main(args))
 
 
 def _main(args):
     require_run_folder(args.out)
-    print(write_report(args.out))
+    print(write_report(args.out, figures=not args.no_figures))
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -246,6 +246,16 @@ def test_collapsed_class_tie_goes_to_the_first_class_in_any_process(tmp_path):
     assert seen == {"happy"}
 
 
+def test_command_without_figures_writes_the_text_files_only(run_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    os.makedirs(out / "tasks")
+    for path in (run_dir / "tasks").glob("*.json"):
+        (out / "tasks" / path.name).write_bytes(path.read_bytes())
+    assert report.main([str(out), "--no-figures"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["results.json", "tables.md", "tasks"]
+    assert (out / "tables.md").read_text() + "\n" == capsys.readouterr().out
+
+
 def test_command_refuses_a_folder_without_finished_tasks(tmp_path, capsys):
     os.makedirs(tmp_path / "tasks")
     assert report.main([str(tmp_path)]) == 2
