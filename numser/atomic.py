@@ -2,7 +2,8 @@
 
 Every file numser writes goes through :func:`atomic_open`: the data goes to a temporary file in
 the target's folder (so the rename stays on one filesystem), which ``os.replace`` renames over
-the target only once it is complete; on any error the temporary file is removed. A failure of
+the target only once it is complete, with the permissions ``open`` gives a new file (the
+umask's); on any error the temporary file is removed. A failure of
 the file system (the folder cannot be created, is read-only, the disk is full) is raised as an
 :class:`~numser.errors.OutputError` naming the target path.
 """
@@ -20,6 +21,10 @@ from numser.errors import OutputError
 #: an OSError without a file name raised in the block is also taken as the write's (f.write's
 #: errors carry none, opening another file's do).
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}
+
+#: The process's file-creation mask, read once at import (reading it means setting it).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 @contextlib.contextmanager
@@ -40,6 +45,7 @@ def atomic_open(path, mode="wb", encoding=None, newline=None):
         raise OutputError(path, e) from e
     try:
         with os.fdopen(fd, mode, encoding=encoding, newline=newline) as f:
+            os.chmod(tmp, 0o666 & ~_UMASK)    # mkstemp made it 0600; give it open()'s mode
             yield f
         try:
             os.replace(tmp, path)

@@ -24,6 +24,15 @@ def test_write_json_round_trip_leaves_no_temp_file(tmp_path):
     assert os.listdir(tmp_path) == ["a.json"]
 
 
+def test_written_files_get_the_mode_open_would_give_them(tmp_path):
+    with atomic_open(tmp_path / "a.txt", "w") as f:
+        f.write("x")
+    with open(tmp_path / "b.txt", "w") as f:
+        f.write("x")
+    mode = (tmp_path / "a.txt").stat().st_mode & 0o777
+    assert mode == (tmp_path / "b.txt").stat().st_mode & 0o777 and mode != 0o600   # mkstemp's
+
+
 def test_path_under_a_regular_file_is_an_output_error(tmp_path):
     (tmp_path / "file").write_text("not a folder")
     with pytest.raises(OutputError, match=r"file/out/run.json: cannot write \(Not a directory\)"):
