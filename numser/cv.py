@@ -61,6 +61,7 @@ examples:
   python -m numser.cv --seeds 0,1,2 --out runs/seeds     # every task with 3 speaker splits and initialisations
   python -m numser.cv --folds-from runs/seeds/folds.csv --out runs/same-split   # reuse a split
   # interrupted? run the same command again: finished tasks are skipped, the one in flight resumes.
+  python -m numser.cv --table4 --out runs/table4 --dry-run   # what is left, and how long it should take
   python -m numser.report runs/table4                   # rebuild tables and figures from the JSON
 """
 
