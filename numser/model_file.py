@@ -15,10 +15,13 @@ import datetime
 import io
 import json
 import os
+import platform
 import subprocess
 import zipfile
 from dataclasses import asdict, dataclass
 
+import llvmlite.binding
+import numba
 import numpy as np
 import numpy.lib.format as npy_format
 
@@ -88,6 +91,21 @@ def git_commit(path=None):
     return (commit + "-dirty" * bool(changed)) if commit else "unknown"
 
 
+def machine():
+    """Where a result is computed: host name, CPU model, the CPU Numba compiles its kernels for
+    (their machine code, so possibly their rounding, depends on it) and the number of cores."""
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:     # Linux names the model here
+            cpu = next((line.split(":", 1)[1].strip() for line in f
+                        if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {"host": platform.node(), "cpu": cpu or "unknown",
+            "llvm_cpu": numba.config.CPU_NAME or llvmlite.binding.get_host_cpu_name(),
+            "cores": os.cpu_count()}
+
+
 def feature_settings(kind):
     """Every number that defines the input of a ``kind`` model, as plain JSON values."""
     settings = {"kind": kind, "sample_rate": 16000, "mono": "mean of the channels",
@@ -142,7 +160,7 @@ def _model_file_arrays(model, standardiser, training):
         arrays.update(scaler_mean=standardiser.mean, scaler_std=standardiser.std)
     meta = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
-        "numser_version": __version__, "git_commit": git_commit(),
+        "numser_version": __version__, "git_commit": git_commit(), "machine": machine(),
         "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "method": model.config.method, "label": model.config.label(),
         "config": asdict(model.config), "n_params": int(model.n_params()),

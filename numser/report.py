@@ -361,17 +361,31 @@ def build_results(out):
             "table4_rows": [_key(s) for s in table4],
             "figure_rows": [_key(s) for s in best_configurations(table4)],
             "n_tasks": len(tasks), "time": run_time(tasks), "commits": commits(tasks),
+            "machines": machines(tasks),
             "loco": loco_results(tasks, summaries)}
 
 
 def commits(tasks):
     """[[git commit, number of tasks], ...] that computed the tasks, by first finished task
     ('unknown' where a task file has none: not run from a git checkout)."""
+    return _tally(tasks, lambda t: t.get("git_commit") or "unknown")
+
+
+def machines(tasks):
+    """[["llvm_cpu (cpu, N cores)", number of tasks], ...], by first finished task ('not
+    recorded' for task files written before numser recorded it)."""
+    def name(task):
+        m = task.get("machine")
+        return f"{m['llvm_cpu']} ({m['cpu']}, {m['cores']} cores)" if m else "not recorded"
+    return _tally(tasks, name)
+
+
+def _tally(tasks, value):
+    """[[value, count], ...] of ``value(task)`` over the tasks, in the order they finished."""
     counts = {}
     for t in sorted(tasks, key=lambda t: t.get("finished", "")):
-        commit = t.get("git_commit") or "unknown"
-        counts[commit] = counts.get(commit, 0) + 1
-    return [[commit, n] for commit, n in counts.items()]
+        counts[value(t)] = counts.get(value(t), 0) + 1
+    return [[v, n] for v, n in counts.items()]
 
 
 def loco_results(tasks, summaries):
@@ -625,10 +639,11 @@ def tables_markdown(results):
         lines += [f"{t['n_tasks']} tasks: {t['task_seconds'] / 3600:.2f} h of task time (training "
                   f"and evaluation, summed over tasks), {t['wall_seconds'] / 3600:.2f} h of wall "
                   "time (while at least one task ran).", ""]
-    if results.get("commits"):
-        lines += ["Code: the tasks ran on git commit " + ", ".join(
-            f"{commit} ({n} task{'s' * (n > 1)})" for commit, n in results["commits"])
-            + ", in the order first used.", ""]
+    for what, key in (("Code: the tasks ran on git commit", "commits"),
+                      ("Machines: the tasks ran on", "machines")):
+        if results.get(key):
+            lines += [f"{what} " + ", ".join(f"{v} ({n} task{'s' * (n > 1)})" for v, n in
+                                            results[key]) + ", in the order first used.", ""]
     lines += ["| method | configuration | train | evaluate | best epochs |", "|---|---|---|---|---|"]
     for s in s_all:
         lines.append(f"| {s['method']} | {s['config']} | {s['seconds_train']:.0f} | "

@@ -88,6 +88,11 @@ CHECKS = {
     "majority_class": (lambda v: is_int(v, 0, len(CLASSES) - 1),
                        f"a class index 0..{len(CLASSES) - 1}"),
     "majority_share": (lambda v: is_number(v, 0.0, 1.0), "a number in [0, 1]"),
+    "git_commit": (lambda v: isinstance(v, str), "a string"),
+    "machine": (lambda v: isinstance(v, dict) and all(
+        isinstance(v.get(k), str) for k in ("host", "cpu", "llvm_cpu"))
+        and (v.get("cores") is None or is_int(v["cores"], 1)),
+        "an object of host, cpu and llvm_cpu (strings) and cores (an integer >= 1)"),
     "tsne": (lambda v: isinstance(v, list) and all(
         isinstance(p, list) and len(p) == 2 and all(is_number(c) for c in p) for p in v),
         "a list of [x, y] pairs of finite numbers"),

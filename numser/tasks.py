@@ -19,7 +19,7 @@ from numser import CLASSES
 from numser.atomic import atomic_open, write_json
 from numser.folds import Fold
 from numser.metrics import confusion_matrix, per_speaker_ua, task_scores, unweighted_accuracy
-from numser.model_file import model_file_bytes
+from numser.model_file import machine, model_file_bytes
 from numser.models import build
 from numser.train import RECIPES, TrainConfig, fit_model
 from numser.tsne import tsne
@@ -127,7 +127,8 @@ def run_task(task, job):
     result.update(seconds_train=t_train + earlier, seconds_eval=time.time() - t1,
                   seconds=time.time() - t0 + earlier, resumed_after_epoch=fit["resumed_epoch"],
                   started=time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t0)),
-                  finished=time.strftime("%Y-%m-%dT%H:%M:%S"), git_commit=job.git_commit)
+                  finished=time.strftime("%Y-%m-%dT%H:%M:%S"), git_commit=job.git_commit,
+                  machine=machine())
     if job.keep_models:            # written by save_result, beside the JSON and before it
         result[MODEL_FILE_KEY] = _model_file(task, job, model, fitted, fold, result)
     log(f"test UA {result['test_ua']:.3f} (val {fit['best_val_ua']:.3f}), "

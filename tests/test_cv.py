@@ -46,6 +46,8 @@ def test_quick_run_writes_every_output(quick_run):
         assert (out / name).stat().st_size > 0, name
     tasks = sorted((out / "tasks").glob("*.json"))
     assert [t.name for t in tasks] == [f"dnn-elm__context1__fold{f}.json" for f in range(5)]
+    machine = json.loads(tasks[0].read_text())["machine"]
+    assert machine["llvm_cpu"] and machine["cores"] == os.cpu_count()
     assert "## Table 4" in proc.stdout and "dnn-elm" in proc.stdout
 
 

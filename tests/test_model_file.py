@@ -1,5 +1,6 @@
 """The model file round-trips exactly, and any damaged or foreign file raises FileFormatError."""
 import json
+import os
 import shutil
 import subprocess
 import zipfile
@@ -50,6 +51,7 @@ def test_meta_holds_provenance_and_settings(saved):
     assert meta["features"]["sample_rate"] == 16000 and meta["features"]["lld"]["hop_length"] == 160
     assert meta["training"]["val_ua"] == out["fit"]["best_val_ua"]
     assert meta["elm"]["n_hidden"] == model.elm.n_hidden and meta["git_commit"]
+    assert meta["machine"]["llvm_cpu"] and meta["machine"]["cores"] == os.cpu_count()
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")

@@ -262,11 +262,14 @@ def test_command_refuses_a_folder_without_finished_tasks(tmp_path, capsys):
     assert f"numser.report: error: {tmp_path}: no finished task results" in capsys.readouterr().err
 
 
-def test_cost_names_the_commits_the_tasks_ran_on_in_order(run_dir):
+def test_cost_names_the_commits_and_machines_the_tasks_ran_on_in_order(run_dir):
     tasks = [{"finished": "2026-01-02T00:00:00", "git_commit": "bbb"},
              {"finished": "2026-01-01T00:00:00", "git_commit": "aaa"},
              {"finished": "2026-01-03T00:00:00", "git_commit": "bbb"}, {"finished": "2026-01-04"}]
     assert report.commits(tasks) == [["aaa", 1], ["bbb", 2], ["unknown", 1]]
+    tasks[0]["machine"] = {"host": "vm", "cpu": "AMD EPYC", "llvm_cpu": "znver4", "cores": 2}
+    assert report.machines(tasks) == [["not recorded", 3], ["znver4 (AMD EPYC, 2 cores)", 1]]
     md = report.tables_markdown(report.build_results(str(run_dir)))
     n = sum(folds for *_, folds in ROWS)
     assert f"Code: the tasks ran on git commit unknown ({n} tasks), in the order first used." in md
+    assert f"Machines: the tasks ran on not recorded ({n} tasks), in the order first used." in md

@@ -41,6 +41,8 @@ def _task(tmp_path, **change):
     ({"y_pred": [0]}, r"field 'y_pred': has 1 entries but y_true has"),
     ({"fold": True}, r"field 'fold': must be an integer >= 0"),
     ({"kwargs": {"kernel": [2, 2]}}, r"field 'kwargs'"),
+    ({"machine": {"host": "vm", "cpu": "x", "llvm_cpu": "znver4", "cores": 0}},
+     r"field 'machine': must be an object of host, cpu and llvm_cpu"),
 ])
 def test_a_wrong_field_is_named(tmp_path, change, message):
     path = _task(tmp_path, **change)
