@@ -35,7 +35,7 @@ from numser import CLASSES  # noqa: E402
 from numser.elm import (ELM, FUNCTIONALS, select_elm, solve_output_weights,  # noqa: E402
                         utterance_functionals)
 from numser.metrics import unweighted_accuracy  # noqa: E402
-from numser.report import COLOURS  # noqa: E402  (Figure 3's colours)
+from numser.figures import COLOURS  # noqa: E402  (Figure 3's colours)
 
 
 def simulated_posteriors(rng, per_class=(40, 20, 20), steps=10):

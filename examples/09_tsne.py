@@ -34,7 +34,7 @@ from numser import CLASSES  # noqa: E402
 from numser.corpora.synthetic import generate_synthetic  # noqa: E402
 from numser.features import Standardiser, extract_features  # noqa: E402
 from numser.folds import speaker_folds  # noqa: E402
-from numser.report import COLOURS  # noqa: E402  (Figure 3's colours)
+from numser.figures import COLOURS  # noqa: E402  (Figure 3's colours)
 from numser.tsne import squared_distances, tsne  # noqa: E402
 
 PERPLEXITIES = (5, 30, 50)

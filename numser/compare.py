@@ -8,7 +8,7 @@ seeds both ran for that row:
     ΔUA = mean over the test speakers s both runs tested of (UA_B(s) − UA_A(s))
 
 with UA(s) a speaker's UA averaged over those seeds, and the two-sided Wilcoxon signed-rank test
-of the same differences (:func:`numser.report.paired_test`, α = .01). Every speaker is tested
+of the same differences (:func:`numser.results.paired_test`, α = .01). Every speaker is tested
 once per seed in each protocol, so the pairing holds across protocols too; it is fairest when
 both runs used the same speaker split (``--folds-from``), which the header says.
 """
@@ -20,8 +20,9 @@ from numser.atomic import write_text
 from numser.errors import ParameterError
 from numser.readers import read_json
 from numser.cli import run_command
-from numser.report import (ALPHA, _fmt_p, group, load_tasks, paired_test, require_run_folder,
-                           summarise)
+from numser.results import (ALPHA, group, load_tasks, paired_test, require_run_folder,
+                            summarise)
+from numser.tables import format_p
 
 
 def _shared(tasks_a, tasks_b):
@@ -37,7 +38,7 @@ def compare_runs(run_a, run_b):
     """One dict per (method, configuration) in both runs, in run A's order.
 
     Keys: ``method``, ``config``, ``seeds`` (those both ran), ``a`` and ``b`` (the
-    :func:`numser.report.summarise` of each run's matching tasks, :func:`_shared`) and ``test``
+    :func:`numser.results.summarise` of each run's matching tasks, :func:`_shared`) and ``test``
     (the per-speaker paired test of b against a: ``n`` non-zero and ``n_zero`` zero differences,
     ``mean_difference`` = ΔUA over both, ``pvalue``).
     """
@@ -93,7 +94,7 @@ def compare_markdown(rows, name_a, name_b, split=None):
         speakers = t["n"] + t.get("n_zero", 0)
         lines.append(f"| {r['method']} | {r['config']} | {', '.join(map(str, r['seeds']))} | "
                      f"{_ua_cell(r['a'])} | {_ua_cell(r['b'])} | {delta} | {speakers} | "
-                     f"{equal} | {_fmt_p(t['pvalue'])} |")
+                     f"{equal} | {format_p(t['pvalue'])} |")
     return "\n".join(lines) + "\n"
 
 

@@ -40,7 +40,8 @@ from numser.folds import (folds_csv_text, loco_folds, read_folds_csv, speaker_fo
 from numser.model_file import git_commit
 from numser.models import check_config
 from numser.progress import progress_markdown, task_progress
-from numser.report import collapse_warnings, read_task, write_report
+from numser.report import write_report
+from numser.results import collapse_warnings, read_task
 from numser.tasks import Job, Outcome, Task, run_task, save_result  # noqa: F401 - Task: cv's API
 from numser.thread_policy import threads_per_worker, worker_environment
 

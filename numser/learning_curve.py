@@ -19,7 +19,7 @@ import numpy as np
 from numser.atomic import atomic_open, write_text
 from numser.errors import ParameterError
 from numser.cli import run_command
-from numser.report import group, load_tasks, require_run_folder
+from numser.results import group, load_tasks, require_run_folder
 
 
 def curve_points(run_dirs):

@@ -13,7 +13,7 @@ task time / ``--jobs``, holds for the same number of workers on the same machine
 import statistics
 
 from numser.models import check_config
-from numser.report import load_tasks, train_seconds
+from numser.results import load_tasks, train_seconds
 
 
 def task_progress(tasks, out):

@@ -12,7 +12,8 @@ import pytest
 
 from numser.cv import Task, parse_args, plan_tasks
 from numser.folds import read_folds_csv
-from numser.report import build_results, tables_markdown
+from numser.results import build_results
+from numser.tables import tables_markdown
 
 from conftest import corpus_dir
 

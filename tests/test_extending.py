@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from numser import methods
-from numser.report import build_results, tables_markdown
+from numser.results import build_results
+from numser.tables import tables_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "extending.md"

@@ -30,7 +30,7 @@ from numser import CLASSES, AudioError, FileFormatError, ParameterError
 from numser.audio import load_audio
 from numser.corpora import read_manifest
 from numser.features import Standardiser, read_feature_entry, read_range_entry
-from numser.report import read_task
+from numser.results import read_task
 
 FAST, DEEP = 60, 300
 DEPTHS = [FAST, pytest.param(DEEP, marks=pytest.mark.slow, id="deep")]
@@ -217,7 +217,7 @@ TASK_BYTES = json.dumps(TASK, indent=1).encode()
 
 def check_task(task):
     """A task the report can use: its order key, its summary and its time all compute."""
-    from numser.report import _task_order, run_time, summarise
+    from numser.results import _task_order, run_time, summarise
     _task_order(task)
     summary = summarise([task])
     assert math.isfinite(summary["mean"])

@@ -1,4 +1,5 @@
-"""numser.report on hand-made task results: row choice, significance direction, tables, figures."""
+"""numser.results, numser.tables and the numser.report command on hand-made task results: row
+choice, significance direction, tables, figures."""
 import json
 import os
 from datetime import datetime
@@ -8,6 +9,10 @@ import pytest
 from scipy import stats
 
 from numser import report
+from numser.results import (build_results, collapse_warnings, commits, load_tasks, machines,
+                            paired_test, paper_ua, row_key, run_time, seed_means_spread,
+                            seed_spread, significance_summary, table4_rows)
+from numser.tables import tables_markdown
 
 SPEAKERS = [f"c{k % 2}:s{k}" for k in range(20)]      # 20 test speakers over 2 corpora, 4 per fold
 
@@ -59,29 +64,29 @@ def run_dir(tmp_path_factory):
 
 
 def test_figure_rows_are_each_methods_best_complete_configuration(run_dir):
-    results = report.build_results(str(run_dir))
+    results = build_results(str(run_dir))
     assert results["figure_rows"] == ["dnn-elm (3 x FC 256, context 1)", "lstm-elm (2 x LSTM 128)",
                                       "2d-cnn-lstm-dnn (kS 32)", "3d-cnn-dnn (depth 3, 2x2x2)"]
     assert results["reference"] == "3d-cnn-dnn (depth 3, 2x2x2)"
 
 
 def test_speaker_test_matches_scipy_and_carries_the_direction(run_dir):
-    results = report.build_results(str(run_dir))
-    s = {report._key(x): x for x in results["summaries"]}
+    results = build_results(str(run_dir))
+    s = {row_key(x): x for x in results["summaries"]}
     good, bad = s["3d-cnn-dnn (depth 3, 2x2x2)"], s["3d-cnn-dnn (depth 3, 2x2x128)"]
-    t = report.paired_test(good, bad, "speaker")
+    t = paired_test(good, bad, "speaker")
     keys = sorted(good["per_speaker_ua"])
     a = [good["per_speaker_ua"][k] for k in keys]
     b = [bad["per_speaker_ua"][k] for k in keys]
     assert t["n"] == 20
     assert t["pvalue"] == pytest.approx(stats.wilcoxon(a, b).pvalue, rel=1e-10)
     assert t["mean_difference"] == pytest.approx(np.mean(np.subtract(a, b)))
-    assert report.paired_test(bad, good, "speaker")["mean_difference"] < 0
+    assert paired_test(bad, good, "speaker")["mean_difference"] < 0
 
 
 def test_significance_summary_splits_wins_losses_and_ties(run_dir):
-    results = report.build_results(str(run_dir))
-    summary = report.significance_summary(results)
+    results = build_results(str(run_dir))
+    summary = significance_summary(results)
     best = summary["3d-cnn-dnn (depth 3, 2x2x2)"]
     worst = summary["3d-cnn-dnn (depth 3, 2x2x128)"]
     # .70 beats every finished row by far; the unfinished kS-128 row (.90, 15 speakers) beats it
@@ -115,21 +120,21 @@ def test_run_time_counts_overlaps_once_and_earlier_epochs_of_resumed_tasks():
         {"finished": "2026-01-01T01:00:00", "seconds": 2, "seconds_train": 1,
          "seconds_eval": 1, "history": [{"seconds": 30}, {"seconds": 1}]},  # 30 s before the stop
     ]
-    t = report.run_time(tasks)
+    t = run_time(tasks)
     assert t["wall_seconds"] == pytest.approx(15 + 2)
     assert t["task_seconds"] == pytest.approx(10 + 10 + 31 + 1)
     assert t["n_tasks"] == 3 and t["paused_seconds"] == 0
     # stopped from 00:00:08 to 00:00:12 (both workers' tasks in flight) and in the idle hour
     start = datetime.fromisoformat("2026-01-01T00:00:00").timestamp()
-    t = report.run_time(tasks, pauses=[(start + 8, start + 12), (start + 100, start + 200)])
+    t = run_time(tasks, pauses=[(start + 8, start + 12), (start + 100, start + 200)])
     assert t["paused_seconds"] == pytest.approx(4)
     assert t["wall_seconds"] == pytest.approx(15 + 2 - 4)
     assert t["task_seconds"] == pytest.approx((10 - 2) + (10 - 4) + 31 + 1)
 
 
 def test_table3_only_kernels_stay_out_of_table4_and_the_tests(run_dir):
-    results = report.build_results(str(run_dir))
-    md = report.tables_markdown(results)
+    results = build_results(str(run_dir))
+    md = tables_markdown(results)
     table3, rest = md.split("## Table 4")
     assert "| 4x2x2 | " in table3
     table4 = rest.split("## UA per corpus")[0]
@@ -138,16 +143,16 @@ def test_table3_only_kernels_stay_out_of_table4_and_the_tests(run_dir):
     assert not any("4x2x2" in t["a"] + t["b"] for t in results["tests"])
     # a run of its own kernels only keeps them all
     own = [s for s in results["summaries"] if "4x2x2" in s["config"]]
-    assert report.table4_rows(own) == own
+    assert table4_rows(own) == own
 
 
 def test_paper_columns_carry_the_papers_ua_by_configuration(run_dir):
-    assert report.paper_ua("3d-cnn-dnn", {"depth": 3, "kernel": [2, 2, 128]}) == (.496, .03)
-    assert report.paper_ua("3d-cnn-dnn-elm", {"depth": 2, "kernel": [2, 2, 32]}) == (.250, None)
-    assert report.paper_ua("3d-cnn-dnn", {"depth": 2, "kernel": [4, 2, 2]}) is None
-    assert report.paper_ua("2d-cnn-lstm-dnn", {"kernel": [1, 2, 32]}) == (.350, .03)
-    assert report.paper_ua("no-such-method", {}) is None
-    md = report.tables_markdown(report.build_results(str(run_dir)))
+    assert paper_ua("3d-cnn-dnn", {"depth": 3, "kernel": [2, 2, 128]}) == (.496, .03)
+    assert paper_ua("3d-cnn-dnn-elm", {"depth": 2, "kernel": [2, 2, 32]}) == (.250, None)
+    assert paper_ua("3d-cnn-dnn", {"depth": 2, "kernel": [4, 2, 2]}) is None
+    assert paper_ua("2d-cnn-lstm-dnn", {"kernel": [1, 2, 32]}) == (.350, .03)
+    assert paper_ua("no-such-method", {}) is None
+    md = tables_markdown(build_results(str(run_dir)))
     table3, rest = md.split("## Table 4")
     assert "| 4x2x2 | " in table3 and "| 0.481 / 0.393 / 0.450 ± 0.04 |" in table3
     table4 = rest.split("## UA per corpus")[0]
@@ -173,13 +178,13 @@ def test_seeds_collapse_wa_f1_and_damaged_files(tmp_path, capsys):
                 t["y_pred"] = [2] * len(t["y_pred"])
             _write(tmp_path, t)
     (tmp_path / "tasks" / "broken.json").write_text('{"task": "x", "metho')
-    results = report.build_results(str(tmp_path))
+    results = build_results(str(tmp_path))
     assert "broken.json: damaged task result" in capsys.readouterr().err
     (s,) = results["summaries"]
     assert s["seeds"] == [0] * 5 + [1] * 5 and s["n_seeds"] == 2 and s["n_collapsed"] == 2
     assert s["collapsed_class"] == "sad"
     # WA and macro-F1 of old files (without the fields) are computed from y_true / y_pred
-    tasks = report.load_tasks(str(tmp_path))
+    tasks = load_tasks(str(tmp_path))
     wa = [np.mean(np.equal(t["y_true"], t["y_pred"])) for t in tasks]
     assert s["wa_mean"] == pytest.approx(np.mean(wa)) and s["wa_std"] == pytest.approx(np.std(wa))
     assert 0 < s["macro_f1_mean"] < 1
@@ -187,11 +192,11 @@ def test_seeds_collapse_wa_f1_and_damaged_files(tmp_path, capsys):
     speaker = tasks[0]["test_speakers"][0]
     both = [t["per_speaker_ua"][speaker] for t in tasks if speaker in t["per_speaker_ua"]]
     assert len(both) == 2 and s["per_speaker_ua"][speaker] == pytest.approx(np.mean(both))
-    md = report.tables_markdown(results)
+    md = tables_markdown(results)
     assert "| 10 (2 seeds) | 2/10 sad |" in md and "all folds of all 2 seeds" in md
     write = report.write_report(str(tmp_path))
     assert write == md
-    (line,) = report.collapse_warnings(str(tmp_path))
+    (line,) = collapse_warnings(str(tmp_path))
     assert "collapsed in 2 of 10 tasks" in line and "'sad'" in line and "--recipe stable" in line
 
 
@@ -206,24 +211,24 @@ def test_seed_spread_gives_each_seeds_mean_and_skips_unfinished_seeds(tmp_path):
             if (seed, fold) == (1, 2):
                 t["y_pred"] = [0] * len(t["y_pred"])
             _write(tmp_path, t)
-    (s,) = report.build_results(str(tmp_path))["summaries"]
-    spread = report.seed_spread(s)
+    (s,) = build_results(str(tmp_path))["summaries"]
+    spread = seed_spread(s)
     assert [(r["seed"], r["n"], r["collapsed"]) for r in spread] == [(0, 5, 0), (1, 5, 1), (2, 2, 0)]
     assert [r["mean"] for r in spread] == pytest.approx([.62, .52, .405])
-    std, width = report.seed_means_spread(spread)         # seeds 0 and 1 only: seed 2 is partial
+    std, width = seed_means_spread(spread)         # seeds 0 and 1 only: seed 2 is partial
     assert std == pytest.approx(.05) and width == pytest.approx(.1)
-    md = report.tables_markdown(report.build_results(str(tmp_path)))
+    md = tables_markdown(build_results(str(tmp_path)))
     assert "| lstm-elm | 2 x LSTM 128 | 0.620 | 0.520 (1) | 0.405, 2 folds | 0.050 | 0.100 |" in md
 
 
 def test_no_seed_spread_for_single_seed_runs(run_dir):
-    assert "Seed spread" not in report.tables_markdown(report.build_results(str(run_dir)))
+    assert "Seed spread" not in tables_markdown(build_results(str(run_dir)))
 
 
 def test_fold_pairing_pairs_the_same_seed_and_fold():
     a = {"folds": [0, 1, 0, 1], "seeds": [0, 0, 1, 1], "fold_ua": [.5, .6, .7, .8]}
     b = {"folds": [1, 0, 0], "seeds": [1, 1, 0], "fold_ua": [.1, .2, .3]}
-    t = report.paired_test(a, b, "fold")
+    t = paired_test(a, b, "fold")
     assert t["n"] == 3 and t["mean_difference"] == pytest.approx(((.5 - .3) + (.7 - .2) + (.8 - .1)) / 3)
 
 
@@ -238,8 +243,8 @@ def test_collapsed_class_tie_goes_to_the_first_class_in_any_process(tmp_path):
         task = fake_task("lstm-elm", "2 x LSTM 128", {}, fold, .5, rng)
         task.update(y_pred=[cls] * len(task["y_pred"]))
         _write(tmp_path, task)
-    code = ("import sys; from numser import report; "
-            "print(report.summarise(report.load_tasks(sys.argv[1]))['collapsed_class'])")
+    code = ("import sys; from numser.results import load_tasks, summarise; "
+            "print(summarise(load_tasks(sys.argv[1]))['collapsed_class'])")
     seen = {subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
                            text=True, env=dict(os.environ, PYTHONHASHSEED=str(seed)),
                            check=True).stdout.strip() for seed in range(6)}
@@ -266,10 +271,10 @@ def test_cost_names_the_commits_and_machines_the_tasks_ran_on_in_order(run_dir):
     tasks = [{"finished": "2026-01-02T00:00:00", "git_commit": "bbb"},
              {"finished": "2026-01-01T00:00:00", "git_commit": "aaa"},
              {"finished": "2026-01-03T00:00:00", "git_commit": "bbb"}, {"finished": "2026-01-04"}]
-    assert report.commits(tasks) == [["aaa", 1], ["bbb", 2], ["unknown", 1]]
+    assert commits(tasks) == [["aaa", 1], ["bbb", 2], ["unknown", 1]]
     tasks[0]["machine"] = {"host": "vm", "cpu": "AMD EPYC", "llvm_cpu": "znver4", "cores": 2}
-    assert report.machines(tasks) == [["not recorded", 3], ["znver4 (AMD EPYC, 2 cores)", 1]]
-    md = report.tables_markdown(report.build_results(str(run_dir)))
+    assert machines(tasks) == [["not recorded", 3], ["znver4 (AMD EPYC, 2 cores)", 1]]
+    md = tables_markdown(build_results(str(run_dir)))
     n = sum(folds for *_, folds in ROWS)
     assert f"Code: the tasks ran on git commit unknown ({n} tasks), in the order first used." in md
     assert f"Machines: the tasks ran on not recorded ({n} tasks), in the order first used." in md

@@ -5,7 +5,7 @@ test fold. Usage: python results/paper-8corpora/best_stable.py results/paper-8co
 import statistics
 import sys
 
-from numser.report import group, load_tasks
+from numser.results import group, load_tasks
 
 
 def best_3d(out):

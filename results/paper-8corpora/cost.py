@@ -12,7 +12,7 @@ import re
 import sys
 from datetime import datetime
 
-from numser.report import load_tasks, run_time
+from numser.results import load_tasks, run_time
 
 STAMP = r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)"
 
