@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # A rehearsal of run.sh: its phases with the same options (a shared split, the stable recipe,
 # seeds, training fractions, leave-one-corpus-out and best_stable.py, the 1D-CNN-LSTM), on three
-# small corpora, 4 utterances per speaker, 1 epoch, then report.sh on the result: 2 minutes
-# on 2 cores (1 min 46 s beside the real run). It checks the glue between the phases before hours of the real run depend on it;
-# its numbers mean nothing. From the repository root:
+# small corpora, 4 utterances per speaker, 1 epoch, then report.sh on the result: 1 min 46 s on
+# 2 cores beside the real run. It checks the glue between the phases before hours of the real
+# run depend on it; its numbers mean nothing. From the repository root:
 #
 #     bash results/paper-8corpora/rehearse.sh [OUT]      # OUT defaults to /tmp/numser-rehearsal
 set -euo pipefail
