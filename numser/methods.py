@@ -244,17 +244,16 @@ register(Method("3d-cnn-dnn-elm", functools.partial(cnn3d, per_step=True), **_CN
 register(Method("dnn-elm", frame_dnn, "lld", axes=("context",),
                 label=lambda config: f"3 x FC 256, context {config.context}",
                 paper_params_k=lambda config: 141, paper_ua=lambda config: (.384, .05),
-                table4={}, default=True, figure=True,
-                table_row=0))
+                table4={}, default=True, figure=True, table_row=0))
 register(Method("lstm-elm", frame_lstm, "lld", label=lambda config: "2 x LSTM 128",
                 paper_params_k=lambda config: 214, paper_ua=lambda config: (.421, .11),
-                table4={}, default=True, figure=True,
-                table_row=1))
+                table4={}, default=True, figure=True, table_row=1))
 register(Method("2d-cnn-lstm", functools.partial(cnn2d_lstm, dnn=False), "volume", axes=("kS",),
-                label=_kS_label, paper_params_k=lambda config: {2: 264, 32: 268, 128: 282}.get(
-                    config.kernel[2]),
+                label=_kS_label,
+                paper_params_k=lambda config: {2: 264, 32: 268, 128: 282}.get(config.kernel[2]),
                 paper_ua=lambda config: {2: (.318, .01), 32: (.323, .01), 128: (.306, .03)}.get(
-                    config.kernel[2]), table4={"kernels": TABLE4_KERNELS}, table_row=3))
+                    config.kernel[2]),
+                table4={"kernels": TABLE4_KERNELS}, table_row=3))
 register(Method("2d-cnn-lstm-dnn", functools.partial(cnn2d_lstm, dnn=True), "volume",
                 axes=("kS",), label=_kS_label,
                 paper_params_k=lambda config: {2: 595, 32: 607, 128: 611}.get(config.kernel[2]),
