@@ -17,9 +17,9 @@ import os
 import sys
 
 from numser.atomic import write_text
+from numser.cli import run_command
 from numser.errors import ParameterError
 from numser.readers import read_json
-from numser.cli import run_command
 from numser.results import (ALPHA, group, load_tasks, paired_test, require_run_folder,
                             summarise)
 from numser.tables import format_p
@@ -131,6 +131,7 @@ def _main(args):
         write_text(args.out, table)
     print(table, end="")
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -17,8 +17,8 @@ import sys
 import numpy as np
 
 from numser.atomic import atomic_open, write_text
-from numser.errors import ParameterError
 from numser.cli import run_command
+from numser.errors import ParameterError
 from numser.results import group, load_tasks, require_run_folder
 
 
@@ -104,6 +104,7 @@ def _main(args):
     curve_figure(curves, os.path.join(args.out, "learning_curve.png"))
     print(table, end="")
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())
