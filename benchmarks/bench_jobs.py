@@ -12,8 +12,9 @@ serial parts and the hand-overs of each step. This script measures both, per met
 - **a worker per core**: ``cores`` such processes with one thread each start together and run
   the same steps; their timed windows overlap (each waits for the others' warm-ups first).
 
-Throughput is steps per second over the timed steps (a worker per core: the sum of the
-workers'). The two set-ups alternate for ``--rounds`` rounds; the table gives medians. Run it on
+Throughput is steps per second over the timed steps (several workers: the sum of theirs).
+``--setups`` takes other WORKERSxTHREADS set-ups too, e.g. ``3x1`` for more workers than cores.
+The set-ups alternate for ``--rounds`` rounds; the table gives medians. Run it on
 a quiet machine, with BLAS at its defaults:
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_jobs.py
@@ -90,22 +91,28 @@ def main():
                                         "3d-cnn-dnn:2x2x128,lstm-elm:2x2x2,dnn-elm:2x2x2,"
                                         "2d-cnn-lstm-dnn:1x2x2",
                    help="method:kernel pairs (the kernel is ignored by methods without one)")
+    cores = os.cpu_count() or 1
+    p.add_argument("--setups", default=f"1x{cores},{cores}x1",
+                   help="WORKERSxTHREADS set-ups to compare, the first being the reference "
+                        f"(default 1x{cores},{cores}x1; e.g. add {cores + 1}x1 to oversubscribe)")
     p.add_argument("--steps", type=int, default=8, help="timed steps per worker (default 8)")
     p.add_argument("--rounds", type=int, default=3)
     args = p.parse_args()
-    cores = os.cpu_count() or 1
-    print(f"| method | kernel | one worker, {cores} threads (steps/s) | {cores} workers, 1 thread "
-          f"each (steps/s) | per core ÷ one |\n|---|---|---:|---:|---:|", flush=True)
+    setups = [tuple(int(v) for v in s.split("x")) for s in args.setups.split(",")]
+    names = [f"{w} worker{'s' * (w > 1)}, {t} thread{'s' * (t > 1)} each" for w, t in setups]
+    print("| method | kernel | " + " | ".join(f"{n} (steps/s)" for n in names)
+          + "".join(f" | {w}x{t} ÷ {setups[0][0]}x{setups[0][1]}" for w, t in setups[1:])
+          + " |\n|---|---|" + "---:|" * (2 * len(setups) - 1), flush=True)
     for pair in args.methods.split(","):
         method, kernel = pair.split(":")
-        one, per_core = [], []
-        for r in range(args.rounds):
-            runs = [(one, 1, cores), (per_core, cores, 1)]
-            for into, workers, threads in runs[::1 if r % 2 == 0 else -1]:
-                into.append(throughput(method, kernel, args.steps, workers, threads))
-        a, b = statistics.median(one), statistics.median(per_core)
-        print(f"| {method} | {kernel} | {a:.2f} | {b:.2f} | {b / a:.2f} |", flush=True)
-
+        rates = [[] for _ in setups]
+        for r in range(args.rounds):                 # the set-ups in turn, reversed every round
+            order = list(range(len(setups)))[::1 if r % 2 == 0 else -1]
+            for i in order:
+                rates[i].append(throughput(method, kernel, args.steps, *setups[i]))
+        medians = [statistics.median(r) for r in rates]
+        print(f"| {method} | {kernel} | " + " | ".join(f"{m:.2f}" for m in medians)
+              + "".join(f" | {m / medians[0]:.2f}" for m in medians[1:]) + " |", flush=True)
 
 if __name__ == "__main__":
     main()
