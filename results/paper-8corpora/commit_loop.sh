@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# How the eight-corpus run's results reached the repository while it ran: every 5 minutes, copy the
+# finished results from the run's work tree into the main work tree, rebuild each run folder's
+# tables there (numser.report --no-figures: text only, so the interim tables.md always matches the
+# committed tasks) and commit them. The run itself goes in a separate work tree so that code
+# commits never change the files under a running run.sh:
+#
+#     git worktree add --detach ../numser-run main
+#     (cd ../numser-run && PYTHONPATH=$PWD setsid nohup nice -n 10 \
+#         bash results/paper-8corpora/run.sh >> ../run.log 2>&1 &)
+#     setsid nohup bash results/paper-8corpora/commit_loop.sh ../numser-run . >> ../commit.log 2>&1 &
+#
+# Usage: commit_loop.sh RUN_TREE MAIN_TREE [SECONDS]. INTERRUPTIONS.md is kept by hand in MAIN_TREE.
+set -u
+run_tree=$(cd "$1" && pwd) main_tree=$(cd "$2" && pwd) every=${3:-300}
+while true; do
+    sleep "$every"
+    sha=$(git -C "$run_tree" rev-parse --short HEAD)
+    (cd "$run_tree" && find results/paper-8corpora ! -name INTERRUPTIONS.md \( -name '*.json' \
+        -o -name '*.csv' -o -name '*.md' -o -name '*.png' \) -exec cp --parents {} "$main_tree/" \;)
+    cd "$main_tree" || exit 1
+    for d in results/paper-8corpora/*/; do
+        if compgen -G "$d/tasks/*.json" > /dev/null; then
+            python -m numser.report --no-figures "$d" > /dev/null
+        fi
+    done
+    git add results/paper-8corpora
+    if ! git diff --cached --quiet; then
+        n=$(find results/paper-8corpora -path '*/tasks/*.json' | wc -l)
+        git commit -q -m "results/paper-8corpora: $n finished task results so far (run.sh at $sha, in progress); tables rebuilt from them" \
+            && echo "$(date -u +%FT%TZ) committed $n"
+    fi
+done
