@@ -2,7 +2,8 @@
 # How the eight-corpus run's results reached the repository while it ran: every 5 minutes, copy the
 # finished results from the run's work tree into the main work tree, rebuild each run folder's
 # tables there (numser.report --no-figures: text only, so the interim tables.md always matches the
-# committed tasks) and commit them. The run itself goes in a separate work tree so that code
+# committed tasks) and commit them; files being written (atomic writes: hidden temporary files) are
+# left for the next round. The run itself goes in a separate work tree so that code
 # commits never change the files under a running run.sh:
 #
 #     git worktree add --detach ../numser-run main
@@ -16,7 +17,7 @@ run_tree=$(cd "$1" && pwd) main_tree=$(cd "$2" && pwd) every=${3:-300}
 while true; do
     sleep "$every"
     sha=$(git -C "$run_tree" rev-parse --short HEAD)
-    (cd "$run_tree" && find results/paper-8corpora ! -name INTERRUPTIONS.md \( -name '*.json' \
+    (cd "$run_tree" && find results/paper-8corpora ! -name INTERRUPTIONS.md ! -name '.*' \( -name '*.json' \
         -o -name '*.csv' -o -name '*.md' -o -name '*.png' \) -exec cp --parents {} "$main_tree/" \;)
     cd "$main_tree" || exit 1
     for d in results/paper-8corpora/*/; do
