@@ -7,8 +7,10 @@ An unfinished task is expected to take the mean time (training + evaluation, the
 interrupted earlier process included) of the finished tasks of its row (method and
 configuration); a row with none takes the mean of its method's finished tasks; a method with none
 is left out of the estimate, and said so. The times are those measured in this run folder, under
-whatever load it ran with (e.g. two tasks at a time on two cores), so the wall-time estimate,
-task time / ``--jobs``, holds for the same number of workers on the same machine.
+whatever load and code it ran with (e.g. two tasks at a time on two cores), so the wall-time
+estimate, task time / ``--jobs``, holds for the same number of workers, machine and code: tasks
+finished by older, slower code make it pessimistic (the eight-corpus run's 3D-CNN-DNN 2x2x2
+epochs took 56 s on 2026-12-04 and 9 s on 2026-12-07).
 """
 import statistics
 
