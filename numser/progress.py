@@ -9,8 +9,8 @@ configuration); a row with none takes the mean of its method's finished tasks; a
 is left out of the estimate, and said so. The times are those measured in this run folder, under
 whatever load and code it ran with (e.g. two tasks at a time on two cores), so the wall-time
 estimate, task time / ``--jobs``, holds for the same number of workers, machine and code: tasks
-finished by older code or under heavier load make it pessimistic (the eight-corpus run's 3D-CNN-DNN 2x2x2
-epochs took 56 s on 2026-12-04 and 9 s on 2026-12-07).
+finished by older code or under heavier load make it pessimistic (the eight-corpus run's
+3D-CNN-DNN 2x2x2 epochs took 56 s on 2026-12-04 and 9 s on 2026-12-07).
 """
 import statistics
 
