@@ -24,7 +24,7 @@ def write_figures(out, results, tasks):
     ``table5_confusion.png`` and ``figure3_tsne.png`` hold the paper's four methods (best
     configuration each); ``confusion.png`` and ``tsne_<row>.png`` every row.
     """
-    plt = _pyplot()
+    plt = pyplot()
     s_all = results["summaries"]
     figure_rows = [s for s in s_all if row_key(s) in results.get("figure_rows", [])]
     written = []
@@ -71,7 +71,7 @@ def write_figures(out, results, tasks):
 
 def _confusion_figure(summaries, cols=4):
     """A grid of row-normalised confusion matrices (%), one panel per summary."""
-    plt = _pyplot()
+    plt = pyplot()
     n = len(summaries)
     cols = min(cols, n)
     rows = (n + cols - 1) // cols
@@ -105,7 +105,7 @@ def _tsne_panel(ax, task):
     ax.set_yticks([])
 
 
-def _pyplot():
+def pyplot():
     """matplotlib.pyplot on the Agg backend (files only, no display).
 
     Imported here, not at the top: pyplot takes about a second to import, which every
@@ -118,7 +118,7 @@ def _pyplot():
 
 
 def _save(fig, out, name):
-    plt = _pyplot()
+    plt = pyplot()
     path = os.path.join(out, name)
     with atomic_open(path) as f:
         fig.savefig(f, dpi=110, format="png")

@@ -19,6 +19,7 @@ import numpy as np
 from numser.atomic import atomic_open, write_text
 from numser.cli import run_command
 from numser.errors import ParameterError
+from numser.figures import pyplot
 from numser.results import group, load_tasks, require_run_folder
 
 
@@ -61,9 +62,7 @@ def curve_markdown(curves):
 
 def curve_figure(curves, path):
     """UA against training utterances, one line with error bars per (method, configuration)."""
-    import matplotlib                      # imported here: the table needs no plotting library
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for (method, config), points in curves.items():
         ax.errorbar([p["n_train"] for p in points], [p["ua"] for p in points],

@@ -15,7 +15,7 @@ finished by older code or under heavier load make it pessimistic (the eight-corp
 import statistics
 
 from numser.models import check_config
-from numser.results import load_tasks, train_seconds
+from numser.results import load_tasks, task_seconds
 
 
 def task_progress(tasks, out):
@@ -39,8 +39,7 @@ def task_progress(tasks, out):
     done = {r["task"] for r in results}
     seconds = {}
     for r in results:
-        seconds.setdefault((r["method"], r["config"]), []).append(
-            train_seconds(r) + r["seconds_eval"])
+        seconds.setdefault((r["method"], r["config"]), []).append(task_seconds(r))
     rows = {}
     for task in tasks:
         key = (task.method, check_config(task.method, **task.kwargs()).label())

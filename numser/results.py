@@ -158,6 +158,11 @@ def train_seconds(run):
     return max(run["seconds_train"], sum(h["seconds"] for h in run["history"]))
 
 
+def task_seconds(run):
+    """Training plus evaluation time of one task (:func:`train_seconds`, then testing)."""
+    return train_seconds(run) + run["seconds_eval"]
+
+
 def run_time(tasks, pauses=()):
     """Total task time and wall time of a run, in seconds, without the time it was paused.
 
@@ -189,7 +194,7 @@ def run_time(tasks, pauses=()):
 
     wall = sum(end - start for start, end in union)
     stopped = sum(paused(start, end) for start, end in union)
-    busy = sum(max(0.0, train_seconds(t) + t["seconds_eval"] - paused(*span))
+    busy = sum(max(0.0, task_seconds(t) - paused(*span))
                for t, span in zip(tasks, spans))
     return {"task_seconds": float(busy), "wall_seconds": float(wall - stopped),
             "paused_seconds": float(stopped), "n_tasks": len(tasks)}
