@@ -6,19 +6,23 @@
 #     bash results/paper-8corpora/run.sh stable     # one phase
 #     DRY_RUN=1 bash results/paper-8corpora/run.sh  # what each phase has left (numser.cv --dry-run)
 #
+# Settings from the environment, for rehearse.sh (the defaults are the real run's): OUT (the
+# results folder), CORPUS_NAMES (folders of ../shared/corpora), CV_OPTIONS (more numser.cv
+# options), JOBS (worker processes, default 2).
+#
 # Resumable: finished tasks (OUT/tasks/*.json) are skipped, a task in flight resumes from its last
 # epoch's checkpoint (in the --cache). Each folder holds one run.json of settings; numser.cv
 # refuses to mix incomparable settings in one folder, hence one folder per recipe / protocol /
 # training fraction. Same speaker split everywhere: every run after the first reads paper/folds.csv.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-OUT=results/paper-8corpora
+OUT=${OUT:-results/paper-8corpora}
 CORPORA=()
-for c in emodb ravdess urdu emovo ased nemo emotiontts casia; do
+for c in ${CORPUS_NAMES:-emodb ravdess urdu emovo ased nemo emotiontts casia}; do
     CORPORA+=(--corpus "manifest=../shared/corpora/$c")
 done
 JOBS=${JOBS:-2}
-cv() { python -m numser.cv "${CORPORA[@]}" --jobs "$JOBS" ${DRY_RUN:+--dry-run} "$@"; }
+cv() { python -m numser.cv "${CORPORA[@]}" --jobs "$JOBS" ${CV_OPTIONS:-} ${DRY_RUN:+--dry-run} "$@"; }
 split() { echo --folds-from "$OUT/paper/folds.csv"; }
 BASELINES=dnn-elm,lstm-elm
 DEPTH3_3D=(--methods 3d-cnn-dnn,3d-cnn-dnn-elm --kernels 2x2x2,2x2x32,2x2x128 --depths 3)
