@@ -263,6 +263,38 @@ def paired_test(a, b, pairing):
             "mean_difference": mean_difference}
 
 
+def in_table3(row):
+    """A row (task or summary) of Table 3's kernel sweep: a Table 3 method at a Table 3 depth."""
+    method = methods.find(row["method"])
+    return method is not None and method.table3 is not None \
+        and row["kwargs"].get("depth") in method.table3["depths"]
+
+
+def table3_rows(rows):
+    """Table 3: a summary per kernel of the sweep, over the seeds every kernel ran.
+
+    Best and worst over 15 folds are not comparable with best and worst over 5, so when seeds 1
+    and 2 were run for some kernels only, Table 3 keeps the seeds all of them share.
+
+    Parameters
+    ----------
+    rows : {(method, config): [task, ...]}, as :func:`group` returns
+
+    Returns
+    -------
+    (summaries, seeds) : the :func:`summarise` of each Table 3 row on the shared ``seeds``
+        (sorted), or on all of them when the kernels share none; ([], []) when the run has no
+        Table 3 row.
+    """
+    sweep = [runs for runs in rows.values() if in_table3(runs[0])]
+    if not sweep:
+        return [], []
+    seeds = [{r.get("seed", 0) for r in runs} for runs in sweep]
+    shared = set.intersection(*seeds) or set.union(*seeds)
+    return ([summarise([r for r in runs if r.get("seed", 0) in shared]) for runs in sweep],
+            sorted(shared))
+
+
 def table4_rows(summaries):
     """The rows Table 4 and the significance tests cover: the paper's Table 4 configurations.
 
@@ -276,9 +308,12 @@ def table4_rows(summaries):
 
 
 def complete_rows(summaries):
-    """The summaries with the most folds finished (a half-finished row is never a yardstick)."""
-    most = max((len(s["folds"]) for s in summaries), default=0)
-    return [s for s in summaries if len(s["folds"]) == most]
+    """The summaries whose every seed has all its folds finished (a half-finished row is never a
+    yardstick). All folds: the most any (row, seed) has; a row with fewer seeds than another
+    (seeds 1 and 2 are run for some rows only) is complete all the same."""
+    counts = [[r["n"] for r in seed_spread(s)] for s in summaries]
+    most = max((n for c in counts for n in c), default=0)
+    return [s for s, c in zip(summaries, counts) if all(n == most for n in c)]
 
 
 def best_configurations(summaries, names=None):
@@ -334,7 +369,9 @@ def build_results(out):
     if os.path.exists(run_json):
         settings = read_json(run_json, "run settings file")
         require(isinstance(settings, dict), run_json, "damaged run settings file: not a JSON object")
-    summaries = [summarise(runs) for runs in group(tasks).values()]
+    rows = group(tasks)
+    summaries = [summarise(runs) for runs in rows.values()]
+    table3, table3_seeds = table3_rows(rows)
     table4 = table4_rows(summaries)
     proposed = [s for s in table4 if methods.is_proposed(s["method"])]
     complete = complete_rows(proposed)
@@ -349,6 +386,7 @@ def build_results(out):
                           "speaker": paired_test(p, other, "speaker"),
                           "fold": paired_test(p, other, "fold")})
     return {"settings": settings, "summaries": summaries,
+            "table3": table3, "table3_seeds": table3_seeds,
             "reference": row_key(reference) if reference else None, "tests": tests,
             "proposed": [row_key(p) for p in proposed],
             "table4_rows": [row_key(s) for s in table4],

@@ -221,6 +221,41 @@ def test_seed_spread_gives_each_seeds_mean_and_skips_unfinished_seeds(tmp_path):
     assert "| lstm-elm | 2 x LSTM 128 | 0.620 | 0.520 (1) | 0.405, 2 folds | 0.050 | 0.100 |" in md
 
 
+def test_rows_with_fewer_seeds_are_complete_and_table3_keeps_the_shared_seeds(tmp_path):
+    """As run.sh runs them: seeds 1 and 2 for some rows only. A seed-0-only row is complete (it
+    can be the reference and a Table 5 row); a row whose seed 1 is cut short is not; Table 3
+    shows every kernel on seed 0 alone, so that best and worst are over 5 folds each."""
+    os.makedirs(tmp_path / "tasks")
+    rng = np.random.default_rng(4)
+    rows = [  # (method, config, kwargs, UA level, {seed: folds finished})
+        ("3d-cnn-dnn", "depth 3, 2x2x2", {"depth": 3, "kernel": [2, 2, 2]}, .55,
+         {0: 5, 1: 5, 2: 5}),
+        ("3d-cnn-dnn", "depth 3, 4x2x2", {"depth": 3, "kernel": [4, 2, 2]}, .5, {0: 5}),
+        ("3d-cnn-dnn", "depth 2, 2x2x2", {"depth": 2, "kernel": [2, 2, 2]}, .7, {0: 5}),
+        ("3d-cnn-dnn-elm", "depth 3, 2x2x2", {"depth": 3, "kernel": [2, 2, 2]}, .9,
+         {0: 5, 1: 2}),
+    ]
+    for method, config, kwargs, level, seeds in rows:
+        for seed, n_folds in seeds.items():
+            for fold in range(n_folds):
+                t = fake_task(method, config, kwargs, fold, level, rng)
+                t.update(seed=seed, task=f"{t['task']}__seed{seed}",
+                         test_ua=level + .01 * fold - .1 * seed)
+                _write(tmp_path, t)
+    results = build_results(str(tmp_path))
+    assert results["reference"] == "3d-cnn-dnn (depth 2, 2x2x2)"     # not the half-run .9 row
+    assert "3d-cnn-dnn (depth 2, 2x2x2)" in results["figure_rows"]
+    assert results["table3_seeds"] == [0]
+    t3 = {s["config"]: s for s in results["table3"]}
+    assert sorted(t3) == ["depth 3, 2x2x2", "depth 3, 4x2x2"]
+    assert t3["depth 3, 2x2x2"]["fold_ua"] == pytest.approx([.55, .56, .57, .58, .59])
+    md = tables_markdown(results)
+    assert "UA over all folds of seed 0" in md and "seeds 1, 2 of some kernels" in md
+    assert "| 2x2x2 | 0.590 | 0.550 | 0.570 ± 0.014 |" in md
+    # Table 4 keeps every seed of the row
+    assert "| 3d-cnn-dnn | depth 3, 2x2x2 |" in md and "| 15 (3 seeds) |" in md
+
+
 def test_no_seed_spread_for_single_seed_runs(run_dir):
     assert "Seed spread" not in tables_markdown(build_results(str(run_dir)))
 
