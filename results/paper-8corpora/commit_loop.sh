@@ -4,12 +4,7 @@
 # tables there (numser.report --no-figures: text only, so the interim tables.md always matches the
 # committed tasks) and commit them; files being written (atomic writes: hidden temporary files) are
 # left for the next round. The run itself goes in a separate work tree so that code
-# commits never change the files under a running run.sh:
-#
-#     git worktree add --detach ../numser-run main
-#     (cd ../numser-run && PYTHONPATH=$PWD setsid nohup nice -n 10 \
-#         bash results/paper-8corpora/run.sh >> ../run.log 2>&1 &)
-#     setsid nohup bash results/paper-8corpora/commit_loop.sh ../numser-run . >> ../commit.log 2>&1 &
+# commits never change the files under a running run.sh. restart.sh sets both up and starts them.
 #
 # Usage: commit_loop.sh RUN_TREE MAIN_TREE [SECONDS]. INTERRUPTIONS.md is kept by hand in MAIN_TREE.
 set -u
