@@ -531,6 +531,8 @@ def _job(args, settings, utterances, splits, arrays, kept):
                epochs=args.epochs, patience=args.patience, batch_size=args.batch_size, lr=args.lr,
                recipe=args.recipe, train_fraction=args.train_fraction,
                checkpoints=os.path.join(args.cache, "checkpoints", run_hash), out=args.out,
+               # Figure 3 embeds one test fold of the run's first seed, also when a later
+               # invocation adds seeds: min over the seeds of every invocation (run.json)
                tsne_fold=args.tsne_fold, tsne_seed=min(settings["seeds"]),
                tsne_iter=300 if args.quick else 1000, git_commit=git_commit(),
                keep_models=args.keep_models)
@@ -597,10 +599,10 @@ def _main(args, log):
               end="")
         return 0
     os.makedirs(args.out, exist_ok=True)
-    check_run_settings(args.out, settings, {"identical_audio": identical})
+    merged = check_run_settings(args.out, settings, {"identical_audio": identical})
     _write_split(args.out, splits, corpus_of, log)
     arrays, kept = feature_arrays(utterances, kinds, args.cache, log)
-    job = _job(args, settings, utterances, splits, arrays, kept)
+    job = _job(args, merged, utterances, splits, arrays, kept)
     todo = [t for t in tasks if not finished(t, args.out, log, args.keep_models)]
     log(f"tasks: {len(tasks)} planned, {len(tasks) - len(todo)} already done, {len(todo)} to run"
         f" ({'on the Dask cluster' if remote else f'{args.jobs} at a time'})")

@@ -49,13 +49,13 @@ def write_figures(out, results, tasks):
         fig.tight_layout()
         written.append(_save(fig, out, "ua.png"))
 
-    with_tsne = [t for t in tasks if "tsne" in t]
-    for t in with_tsne:
+    tsne = tsne_per_row(tasks)
+    for t in tsne.values():
         fig, ax = plt.subplots(figsize=(4.5, 4.5))
         _tsne_panel(ax, t)
         fig.tight_layout()
         written.append(_save(fig, out, f"tsne_{t['task'].rsplit('__fold', 1)[0]}.png"))
-    figure3 = [t for key in results.get("figure_rows", []) for t in with_tsne if row_key(t) == key]
+    figure3 = [tsne[key] for key in results.get("figure_rows", []) if key in tsne]
     if figure3:
         cols = min(2, len(figure3))
         rows = (len(figure3) + cols - 1) // cols
@@ -93,13 +93,24 @@ def _confusion_figure(summaries, cols=4):
     return fig
 
 
+def tsne_per_row(tasks):
+    """{row key: the task whose t-SNE stands for the row}: the smallest seed's, one per row
+    (runs whose seeds were added in later invocations may hold one per seed)."""
+    tsne = {}
+    for t in sorted((t for t in tasks if "tsne" in t), key=lambda t: t.get("seed", 0)):
+        tsne.setdefault(row_key(t), t)
+    return tsne
+
+
 def _tsne_panel(ax, task):
     """Scatter one task's 2-D t-SNE embedding of its test utterances, coloured by true class."""
     xy = np.array(task["tsne"])
     y = np.array(task["y_true"])
     for k, name in enumerate(CLASSES):
         ax.scatter(xy[y == k, 0], xy[y == k, 1], s=8, c=COLOURS[name], label=name)
-    ax.set_title(f"{task['method']} ({task['config']}), test fold {task['fold']}", fontsize=8)
+    seed = f", seed {task['seed']}" if task.get("seed", 0) else ""
+    ax.set_title(f"{task['method']} ({task['config']}), test fold {task['fold']}{seed}",
+                 fontsize=8)
     ax.legend(fontsize=7, markerscale=2)
     ax.set_xticks([])
     ax.set_yticks([])

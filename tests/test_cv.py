@@ -296,15 +296,18 @@ def test_adding_a_seed_runs_only_its_tasks_and_its_split_can_be_reused(quick_run
     out, cache, _ = quick_run
     grown = tmp_path / "grown"
     shutil.copytree(out, grown)
-    proc = run_cv("--quick", "--methods", "dnn-elm", "--seeds", "0,1", "--jobs", "1",
+    proc = run_cv("--quick", "--methods", "dnn-elm", "--seeds", "1", "--jobs", "1",
                   "--out", grown, "--cache", cache)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "5 already done, 5 to run" in proc.stderr
+    assert "5 planned, 0 already done, 5 to run" in proc.stderr
     assert json.loads((grown / "run.json").read_text())["seeds"] == [0, 1]
     split = read_folds_csv(grown / "folds.csv")
     assert sorted(split) == [0, 1] and split[0] != split[1]       # a seed draws its own split
     seeded = json.loads((grown / "tasks" / "dnn-elm__context1__fold0__seed1.json").read_text())
     assert seeded["seed"] == 1 and set(seeded["test_speakers"]) == set(split[1][0].test)
+    # Figure 3's t-SNE stays with the run's first seed: seed 0's fold 0 has it, seed 1's not
+    assert "tsne" in json.loads((grown / "tasks" / "dnn-elm__context1__fold0.json").read_text())
+    assert "tsne" not in seeded
     (summary,) = json.loads((grown / "results.json").read_text())["summaries"]
     assert summary["seeds"] == [0] * 5 + [1] * 5 and summary["n_seeds"] == 2
     assert "10 (2 seeds)" in proc.stdout and "all folds of all 2 seeds" in proc.stdout

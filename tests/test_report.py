@@ -12,6 +12,7 @@ from numser import report
 from numser.results import (build_results, collapse_warnings, commits, load_tasks, machines,
                             paired_test, paper_ua, row_key, run_time, seed_means_spread,
                             seed_spread, significance_summary, table4_rows)
+from numser.figures import tsne_per_row
 from numser.tables import tables_markdown
 
 SPEAKERS = [f"c{k % 2}:s{k}" for k in range(20)]      # 20 test speakers over 2 corpora, 4 per fold
@@ -254,6 +255,18 @@ def test_rows_with_fewer_seeds_are_complete_and_table3_keeps_the_shared_seeds(tm
     assert "| 2x2x2 | 0.590 | 0.550 | 0.570 ± 0.014 |" in md
     # Table 4 keeps every seed of the row
     assert "| 3d-cnn-dnn | depth 3, 2x2x2 |" in md and "| 15 (3 seeds) |" in md
+
+
+def test_one_tsne_per_row_from_its_smallest_seed():
+    """Runs whose seeds were added later may hold a t-SNE per seed; Figure 3 takes seed 0's."""
+    rng = np.random.default_rng(5)
+    tasks = []
+    for seed in (2, 0, 1):
+        t = fake_task("lstm-elm", "2 x LSTM 128", {}, 0, .5, rng)
+        tasks.append(dict(t, seed=seed, task=f"{t['task']}__seed{seed}"))
+    tasks.append(fake_task("dnn-elm", "3 x FC 256, context 1", {"context": 1}, 1, .5, rng))
+    picked = tsne_per_row(tasks)
+    assert list(picked) == ["lstm-elm (2 x LSTM 128)"] and picked["lstm-elm (2 x LSTM 128)"] is tasks[1]
 
 
 def test_no_seed_spread_for_single_seed_runs(run_dir):
