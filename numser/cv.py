@@ -12,38 +12,32 @@ draws the speaker split and the initialisation); ``OUT/folds.csv`` holds the spl
 and ``--folds-from`` runs on such a file instead of drawing one.
 """
 import argparse
-import concurrent.futures
 import contextlib
 import hashlib
 import json
-import multiprocessing
 import os
-import signal
 import sys
-import threading
 import time
-import traceback
 import warnings
 
-import numba
 import numpy as np
 
-from numser import CLASSES, AudioError, FileFormatError, ParameterError, methods
+from numser import CLASSES, FileFormatError, ParameterError, methods
 from numser.atomic import check_writable, save_npy, write_json
 from numser.cli import (add_corpus_arguments, add_training_arguments, check_training_arguments,
-                        parse_kernel)
+                        log, parse_kernel, run_command)
 from numser.corpora import identical_audio, load_corpora
 from numser.distributed import add_scheduler_argument, dask_outcomes, import_distributed
 from numser.features import extract_features
 from numser.folds import (folds_csv_text, loco_folds, read_folds_csv, speaker_folds,
                           write_folds_csv)
+from numser.local_workers import local_outcomes
 from numser.model_file import git_commit
 from numser.models import check_config
 from numser.progress import progress_markdown, task_progress
 from numser.report import write_report
 from numser.results import collapse_warnings, read_task
-from numser.tasks import Job, Outcome, Task, run_task, save_result  # noqa: F401 - Task: cv's API
-from numser.thread_policy import threads_per_worker, worker_environment
+from numser.tasks import Job, Task, save_result  # noqa: F401 - Task: cv's API
 
 #: The corpus when no --corpus is given: the built-in synthetic corpus with 20 speakers (480
 #: utterances), small enough that the default command runs in a few minutes on 2 cores.
@@ -289,74 +283,6 @@ def _cached_arrays(path, kept_path, n_utterances, log):
         return None
 
 
-def _worker_init(threads):
-    # Set before numba/numpy start their pools in this fresh (spawned) process. Numba read its
-    # thread count when this module imported it: read it again, before its pool starts.
-    os.environ.update(worker_environment(threads))
-    numba.config.reload_config()
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
-
-
-def _exit_with_parent(parent):
-    """End this worker once the command that started it is gone (killed, even by SIGKILL).
-
-    Otherwise an orphaned worker trains on for up to half an hour, and a restarted command
-    trains the same task beside it. Its last finished epoch is in the checkpoint.
-    """
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(1)
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt       # `kill` stops the command the way Ctrl-C does
-
-
-def _run_task_in_worker(task, job):
-    return run_task(task, job), f"pid {os.getpid()}"
-
-
-def _attempt(task, job):
-    """Run one task in this process; an error becomes the Outcome's error (logged in full)."""
-    try:
-        return Outcome(task, run_task(task, job), None, "this process")
-    except Exception as e:                               # noqa: BLE001 - reported, others go on
-        if not isinstance(e, (ParameterError, FileFormatError)):   # these say it all in one line
-            traceback.print_exc()
-        return Outcome(task, None, f"{type(e).__name__}: {e}", "this process")
-
-
-def local_outcomes(todo, job, jobs):
-    """Run the tasks on this machine (``--jobs`` processes) and yield an Outcome per task as it
-    ends. :func:`numser.distributed.dask_outcomes` is the same for a Dask cluster."""
-    if jobs == 1:
-        for task in todo:
-            yield _attempt(task, job)
-        return
-    ctx = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(
-            jobs, mp_context=ctx, initializer=_worker_init,
-            initargs=(threads_per_worker(jobs),)) as pool:
-        futures = {pool.submit(_run_task_in_worker, t, job): t for t in todo}
-        try:
-            for fut in concurrent.futures.as_completed(futures):
-                e = fut.exception()
-                if e is None:
-                    result, where = fut.result()
-                    yield Outcome(futures[fut], result, None, where)
-                else:
-                    traceback.print_exception(e)
-                    yield Outcome(futures[fut], None, f"{type(e).__name__}: {e}", "a worker process")
-        except BaseException:
-            # Ctrl-C, or the caller stopped: leaving the with-block would wait for the running
-            # tasks to finish: stop the workers now; each task resumes from its last epoch's
-            # checkpoint.
-            pool.shutdown(wait=False, cancel_futures=True)
-            for worker in multiprocessing.active_children():
-                worker.terminate()
-            raise
-
-
 # --- the run --------------------------------------------------------------------------------
 
 SETTING_DEFAULTS = {"lr": 3e-3, "protocol": "pooled", "recipe": "paper", "train_fraction": 1.0}
@@ -461,21 +387,9 @@ def finished(task, out, log, keep_models=False):
 
 def main(argv=None):
     args = parse_args(argv)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _interrupt)
-
-    def log(msg):
-        print(msg, file=sys.stderr, flush=True)
-
-    try:
-        return _main(args, log)
-    except (ParameterError, FileFormatError, AudioError, OSError) as e:
-        print(f"numser.cv: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("\nnumser.cv: interrupted; finished tasks are saved — run the same command again "
-              "to resume", file=sys.stderr)
-        return 130
+    return run_command("cv", lambda: _main(args, log),
+                       interrupted="interrupted; finished tasks are saved — run the same command "
+                                   "again to resume")
 
 
 def _check_args(args):

@@ -139,7 +139,7 @@ def test_run_blocks_and_multiply_match_numpy(k):
 
 
 def test_a_worker_that_sets_numba_num_threads_after_import_gets_that_pool(tmp_path):
-    """cv's workers set NUMBA_NUM_THREADS after numba is imported (numser.cv._worker_init).
+    """cv's workers set NUMBA_NUM_THREADS after numba is imported (numser.local_workers._worker_init).
     The layers must not start Numba's pool before Numba re-read its environment (a later
     compile would raise RuntimeError), and must use the worker's count (Numba's pool keeps
     the size it read at import)."""
