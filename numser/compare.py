@@ -9,8 +9,11 @@ seeds both ran for that row:
 
 with UA(s) a speaker's UA averaged over those seeds, and the two-sided Wilcoxon signed-rank test
 of the same differences (:func:`numser.results.paired_test`, α = .01). Every speaker is tested
-once per seed in each protocol, so the pairing holds across protocols too; it is fairest when
-both runs used the same speaker split (``--folds-from``), which the header says.
+once per seed in each protocol, so the pairing holds across protocols and across speaker splits
+too (two runs on different corpora compare on the speakers both tested); it is fairest when
+both runs used the same speaker split (``--folds-from``), which the header says. A row whose
+models differ between the runs (another parameter count: the same label, another network) is
+not compared but named under the table.
 """
 import argparse
 import os
@@ -25,11 +28,13 @@ from numser.results import (ALPHA, group, load_tasks, paired_test, require_run_f
 from numser.tables import format_p
 
 
-def _shared(tasks_a, tasks_b):
-    """The tasks of each run that the other run matches: the (seed, fold) both finished in one
-    protocol; across protocols (their folds differ), every task of the seeds both ran."""
-    same_protocol = {t["protocol"] for t in tasks_a} == {t["protocol"] for t in tasks_b}
-    key = (lambda t: (t["seed"], t["fold"])) if same_protocol else (lambda t: t["seed"])
+def _shared(tasks_a, tasks_b, split_differs=False):
+    """The tasks of each run that the other run matches: the (seed, fold) both finished when a
+    (seed, fold) tests the same speakers in both (one protocol, not ``split_differs``); else
+    every task of the seeds both ran."""
+    same_folds = not split_differs and \
+        {t["protocol"] for t in tasks_a} == {t["protocol"] for t in tasks_b}
+    key = (lambda t: (t["seed"], t["fold"])) if same_folds else (lambda t: t["seed"])
     both = {key(t) for t in tasks_a} & {key(t) for t in tasks_b}
     return [[t for t in tasks if key(t) in both] for tasks in (tasks_a, tasks_b)]
 
@@ -38,31 +43,40 @@ def compare_runs(run_a, run_b):
     """One dict per (method, configuration) in both runs, in run A's order.
 
     Keys: ``method``, ``config``, ``seeds`` (those both ran), ``a`` and ``b`` (the
-    :func:`numser.results.summarise` of each run's matching tasks, :func:`_shared`) and ``test``
+    :func:`numser.results.summarise` of each run's matching tasks, :func:`_shared`), ``test``
     (the per-speaker paired test of b against a: ``n`` non-zero and ``n_zero`` zero differences,
-    ``mean_difference`` = ΔUA over both, ``pvalue``).
+    ``mean_difference`` = ΔUA over both, ``pvalue``) and ``same_model`` (both runs' networks have
+    the same parameter count; when not, the row is not a comparison of one model).
     """
     rows_a, rows_b = (group(load_tasks(run)) for run in (run_a, run_b))
+    split_differs = same_split(run_a, run_b) is False
     rows = []
     for key, tasks_a in rows_a.items():
-        shared_a, shared_b = _shared(tasks_a, rows_b.get(key, []))
+        shared_a, shared_b = _shared(tasks_a, rows_b.get(key, []), split_differs)
         if not shared_a or not shared_b:
             continue
         a, b = summarise(shared_a), summarise(shared_b)
         rows.append({"method": key[0], "config": key[1],
                      "seeds": sorted({t["seed"] for t in shared_a}), "a": a, "b": b,
-                     "test": paired_test(b, a, "speaker")})
+                     "test": paired_test(b, a, "speaker"),
+                     "same_model": a["n_params"] == b["n_params"]})
     return rows
 
 
 def same_split(run_a, run_b):
-    """True / False when both ``run.json`` give the split digest of every shared seed, else None."""
-    digests = []
+    """Whether the two runs share their speaker split: False when their ``run.json`` name other
+    data (utterance counts) or another split digest for a seed both ran, True when the digests
+    agree, None when the files do not tell."""
+    settings = []
     for run in (run_a, run_b):
         path = os.path.join(run, "run.json")
         if not os.path.exists(path):
             return None
-        digests.append(read_json(path, "run settings file").get("split") or {})
+        settings.append(read_json(path, "run settings file"))
+    if all("n_utterances" in s for s in settings) and \
+            settings[0]["n_utterances"] != settings[1]["n_utterances"]:
+        return False
+    digests = [s.get("split") or {} for s in settings]
     shared = set(digests[0]) & set(digests[1])
     return all(digests[0][k] == digests[1][k] for k in shared) if shared else None
 
@@ -86,7 +100,7 @@ def compare_markdown(rows, name_a, name_b, split=None):
              f"(* = p < {ALPHA:g}). {note[split]}", "",
              f"| method | configuration | seeds | {name_a} UA | {name_b} UA | ΔUA | speakers "
              f"| equal | p |", "|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
+    for r in (r for r in rows if r["same_model"]):
         t = r["test"]
         delta = "–" if t["mean_difference"] is None else f"{t['mean_difference']:+.3f}"
         # n counts the non-zero differences, except when all are zero (then n_zero is absent)
@@ -95,6 +109,11 @@ def compare_markdown(rows, name_a, name_b, split=None):
         lines.append(f"| {r['method']} | {r['config']} | {', '.join(map(str, r['seeds']))} | "
                      f"{_ua_cell(r['a'])} | {_ua_cell(r['b'])} | {delta} | {speakers} | "
                      f"{equal} | {format_p(t['pvalue'])} |")
+    differ = [f"{r['method']} ({r['config']}): {r['a']['n_params']:,} parameters in {name_a}, "
+              f"{r['b']['n_params']:,} in {name_b}" for r in rows if not r["same_model"]]
+    if differ:
+        lines += ["", "Not compared, the same label naming other networks in the two runs: "
+                  + "; ".join(differ) + "."]
     return "\n".join(lines) + "\n"
 
 

@@ -61,3 +61,25 @@ def test_cli_writes_the_table_and_refuses_disjoint_runs(tmp_path, capsys):
     assert "| 3d-cnn-dnn | depth 3, 2x2x2 | 0 | 0." in table and "(5) | +0." in table
     assert compare.main([a, str(tmp_path / "nowhere")]) == 2
     assert "nowhere: no finished task results" in capsys.readouterr().err
+
+
+def test_runs_on_other_data_pair_speakers_not_folds_and_skip_other_networks(tmp_path):
+    """Four corpora against eight: fold 1 holds other speakers in each run, so every task of the
+    shared seed counts; a label whose network differs (parameter count) is named, not compared."""
+    rng = np.random.default_rng(3)
+    a = _run(tmp_path / "four", .4, range(5), rng)
+    b = _run(tmp_path / "eight", .5, range(2), rng)
+    for folder, n in ((a, 1747), (b, 4537)):
+        with open(os.path.join(folder, "run.json"), "w") as f:
+            json.dump({"n_utterances": n, "split": {"0": f"digest{n}"}}, f)
+    assert compare.same_split(a, b) is False
+    (row,) = compare.compare_runs(a, b)
+    assert row["a"]["folds"] == list(range(5)) and row["b"]["folds"] == [0, 1]
+    assert row["same_model"] and "| 3d-cnn-dnn | depth 3, 2x2x2 | 0 |" in \
+        compare.compare_markdown([row], "four", "eight", split=False)
+    for path in (tmp_path / "four" / "tasks").iterdir():
+        path.write_text(json.dumps(dict(json.loads(path.read_text()), n_params=6818988)))
+    (row,) = compare.compare_runs(a, b)
+    table = compare.compare_markdown([row], "four", "eight", split=False)
+    assert not row["same_model"] and "| 3d-cnn-dnn |" not in table
+    assert "Not compared" in table and "6,818,988 parameters in four, 1,000 in eight" in table

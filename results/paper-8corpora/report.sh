@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every table and figure docs/results.md shows, rebuilt from the committed task results (no
-# training): each run folder's report, the two side-by-side comparisons, the learning curve and
+# training): each run folder's report, the three side-by-side comparisons, the learning curve and
 # the cost. Run from the repository root once run.sh has finished (a folder not there yet is
 # skipped, with a line saying so):
 #
@@ -24,6 +24,11 @@ fi
 if have paper && have loco; then          # each speaker tested pooled and with its corpus held out
     python -m numser.compare "$OUT/paper" "$OUT/loco" --names pooled,loco \
         --out "$OUT/loco/vs_pooled.md" > /dev/null && echo "$OUT/loco/vs_pooled.md"
+fi
+if have paper && compgen -G "results/paper-4corpora/tasks/*.json" > /dev/null; then
+    # the 69 speakers of the four-corpus run, trained with four corpora there and eight here
+    python -m numser.compare results/paper-4corpora "$OUT/paper" --names 4-corpora,8-corpora \
+        --out "$OUT/paper/vs_4corpora.md" > /dev/null && echo "$OUT/paper/vs_4corpora.md"
 fi
 if have fraction-0.25 && have fraction-0.5 && have paper; then
     python -m numser.learning_curve "$OUT/fraction-0.25" "$OUT/fraction-0.5" "$OUT/paper" \
