@@ -2,7 +2,9 @@
 # Resume the eight-corpus run at the start of a working session, as every session since the
 # first did by hand. From the main work tree (the repository root, on main):
 #
-#     bash results/paper-8corpora/restart.sh            # RUN_TREE defaults to ../numser-run
+#     bash results/paper-8corpora/restart.sh [WHY]      # RUN_TREE defaults to ../numser-run
+#
+# WHY, for the INTERRUPTIONS.md row, defaults to "session ended".
 #
 # 1. Saves what the last session's run finished after its last results commit: the finished
 #    results still in RUN_TREE (if it survived) are copied here, the tables rebuilt and
@@ -78,6 +80,6 @@ cp $OUT/commit_loop.sh "$logs/commit_loop.sh"
 # 4. the log of interruptions
 where="on the same machine: the cache kept, the tasks in flight resumed from their last epoch"
 [ -d "$HOME/.cache/numser/checkpoints" ] || where="on a fresh machine: features re-extracted, the tasks in flight restarted from epoch 0"
-echo "| $stopped | $started | session ended; restarted $where | $old_sha → $sha |" >> $OUT/INTERRUPTIONS.md
+echo "| $stopped | $started | ${1:-session ended}; restarted $where | $old_sha → $sha |" >> $OUT/INTERRUPTIONS.md
 git commit -q -m "INTERRUPTIONS.md: run restarted at $started on $sha" -- $OUT/INTERRUPTIONS.md
 echo "restart.sh: run.sh started at $started on $sha in $run_tree (log: $logs/run.log); commit loop log: $logs/commit.log"
