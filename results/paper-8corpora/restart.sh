@@ -47,7 +47,7 @@ if [ -d "$run_tree" ]; then
     git add $OUT
     if ! git diff --cached --quiet; then
         n=$(find $OUT -path '*/tasks/*.json' | wc -l)
-        git commit -q -m "results/paper-8corpora: $n finished task results so far (run.sh at $old_sha, stopped at the end of a session); tables rebuilt from them"
+        git commit -q -m "results/paper-8corpora: $n finished task results so far (run.sh at $old_sha, stopped); tables rebuilt from them"
         echo "restart.sh: committed the results the last session left ($n task results in all)"
     fi
 else
