@@ -73,8 +73,8 @@ def _table3_lines(results):
         note = [f"Every kernel on the seeds all of them ran, so that best and worst are over as "
                 f"many folds; seed{'s' * (len(others) > 1)} {', '.join(map(str, others))} of "
                 "some kernels are in Table 4 and the seed spread.", ""]
-    else:
-        over, note = _seeds_phrase(results), []
+    else:   # Table 3's own seeds: other rows may have run more
+        over, note = ("all folds" if len(seeds) == 1 else f"all folds of all {len(seeds)} seeds"), []
     lines = [f"## Table 3 — 3D-CNN-DNN (depth 3) by kernel (L x T x S), UA over {over}", ""]
     lines += note + ["paper: the paper's Table 3 (best / worst / mean ± std over its folds).", "",
                      "| kernel | best | worst | mean ± std | paper | folds | collapsed |",

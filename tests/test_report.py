@@ -255,6 +255,12 @@ def test_rows_with_fewer_seeds_are_complete_and_table3_keeps_the_shared_seeds(tm
     assert "| 2x2x2 | 0.590 | 0.550 | 0.570 ± 0.014 |" in md
     # Table 4 keeps every seed of the row
     assert "| 3d-cnn-dnn | depth 3, 2x2x2 |" in md and "| 15 (3 seeds) |" in md
+    # without the 3-seed kernel, Table 3 is all seed 0 and says so, whatever the other rows ran
+    for path in (tmp_path / "tasks").glob("3d-cnn-dnn__depth3,2x2x2__*"):
+        path.unlink()
+    md = tables_markdown(build_results(str(tmp_path)))
+    assert "## Table 3 — 3D-CNN-DNN (depth 3) by kernel (L x T x S), UA over all folds\n" in md
+    assert "of some kernels" not in md
 
 
 def test_one_tsne_per_row_from_its_smallest_seed():
