@@ -282,17 +282,15 @@ def table3_rows(rows):
 
     Returns
     -------
-    (summaries, seeds) : the :func:`summarise` of each Table 3 row on the shared ``seeds``
-        (sorted), or on all of them when the kernels share none; ([], []) when the run has no
-        Table 3 row.
+    list of the :func:`summarise` of each Table 3 row on the shared seeds (on all of them when
+    the kernels share none); empty when the run has no Table 3 row.
     """
     sweep = [runs for runs in rows.values() if in_table3(runs[0])]
     if not sweep:
-        return [], []
+        return []
     seeds = [{r.get("seed", 0) for r in runs} for runs in sweep]
     shared = set.intersection(*seeds) or set.union(*seeds)
-    return ([summarise([r for r in runs if r.get("seed", 0) in shared]) for runs in sweep],
-            sorted(shared))
+    return [summarise([r for r in runs if r.get("seed", 0) in shared]) for runs in sweep]
 
 
 def table4_rows(summaries):
@@ -371,7 +369,7 @@ def build_results(out):
         require(isinstance(settings, dict), run_json, "damaged run settings file: not a JSON object")
     rows = group(tasks)
     summaries = [summarise(runs) for runs in rows.values()]
-    table3, table3_seeds = table3_rows(rows)
+    table3 = table3_rows(rows)
     table4 = table4_rows(summaries)
     proposed = [s for s in table4 if methods.is_proposed(s["method"])]
     complete = complete_rows(proposed)
@@ -386,7 +384,7 @@ def build_results(out):
                           "speaker": paired_test(p, other, "speaker"),
                           "fold": paired_test(p, other, "fold")})
     return {"settings": settings, "summaries": summaries,
-            "table3": table3, "table3_seeds": table3_seeds,
+            "table3": table3,
             "reference": row_key(reference) if reference else None, "tests": tests,
             "proposed": [row_key(p) for p in proposed],
             "table4_rows": [row_key(s) for s in table4],

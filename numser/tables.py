@@ -65,7 +65,7 @@ def _table3_lines(results):
     table3 = results.get("table3", [])
     if not table3:
         return []
-    seeds = results["table3_seeds"]
+    seeds = sorted(set(table3[0]["seeds"]))        # every Table 3 row has the same ones
     others = sorted({seed for s in results["summaries"] if in_table3(s) for seed in s["seeds"]}
                     - set(seeds))
     if others:
@@ -74,7 +74,7 @@ def _table3_lines(results):
                 f"many folds; seed{'s' * (len(others) > 1)} {', '.join(map(str, others))} of "
                 "some kernels are in Table 4 and the seed spread.", ""]
     else:   # Table 3's own seeds: other rows may have run more
-        over, note = ("all folds" if len(seeds) == 1 else f"all folds of all {len(seeds)} seeds"), []
+        over, note = _seeds_phrase(len(seeds)), []
     lines = [f"## Table 3 — 3D-CNN-DNN (depth 3) by kernel (L x T x S), UA over {over}", ""]
     lines += note + ["paper: the paper's Table 3 (best / worst / mean ± std over its folds).", "",
                      "| kernel | best | worst | mean ± std | paper | folds | collapsed |",
@@ -93,9 +93,10 @@ def _table4_lines(results):
     s_all = results["summaries"]
     tests = {(t["a"], t["b"]): t for t in results["tests"]}
     ref = results["reference"]
+    n_seeds = max(s.get("n_seeds", 1) for s in s_all)
     lines = ["## Table 4 — UA of the speaker-independent experiments "
              f"({_recipe(results['settings'])})", "",
-             f"Mean ± std over {_seeds_phrase(results)}. WA: overall accuracy; macro-F1: mean F1 "
+             f"Mean ± std over {_seeds_phrase(n_seeds)}. WA: overall accuracy; macro-F1: mean F1 "
              "over the classes present.", ""]
     if len(results["table4_rows"]) < len(s_all):
         lines += ["The paper's Table 4 configurations only: Table 3's other kernels are in Table 3, "
@@ -263,9 +264,8 @@ def _recipe(settings):
     return f"recipe {settings.get('recipe', 'paper')} (lr {settings.get('lr', 3e-3):g})"
 
 
-def _seeds_phrase(results):
-    n = max((s.get("n_seeds", 1) for s in results["summaries"]), default=1)
-    return "all folds" if n <= 1 else f"all folds of all {n} seeds"
+def _seeds_phrase(n_seeds):
+    return "all folds" if n_seeds <= 1 else f"all folds of all {n_seeds} seeds"
 
 
 def _folds_cell(s):
