@@ -6,9 +6,12 @@
 # left for the next round. The run itself goes in a separate work tree so that code
 # commits never change the files under a running run.sh. restart.sh sets both up and starts them.
 #
-# Usage: commit_loop.sh RUN_TREE MAIN_TREE [SECONDS]. INTERRUPTIONS.md is kept by hand in MAIN_TREE.
+# Usage: commit_loop.sh RUN_TREE MAIN_TREE [SECONDS]; SECONDS 0: one round now, for a run that has
+# stopped (restart.sh). INTERRUPTIONS.md is kept by hand in MAIN_TREE.
 set -u
 run_tree=$(cd "$1" && pwd) main_tree=$(cd "$2" && pwd) every=${3:-300}
+state="in progress"
+[ "$every" = 0 ] && state=stopped
 while true; do
     sleep "$every"
     sha=$(git -C "$run_tree" rev-parse --short HEAD)
@@ -23,7 +26,8 @@ while true; do
     git add results/paper-8corpora
     if ! git diff --cached --quiet; then
         n=$(find results/paper-8corpora -path '*/tasks/*.json' | wc -l)
-        git commit -q -m "results/paper-8corpora: $n finished task results so far (run.sh at $sha, in progress); tables rebuilt from them" \
+        git commit -q -m "results/paper-8corpora: $n finished task results so far (run.sh at $sha, $state); tables rebuilt from them" \
             && echo "$(date -u +%FT%TZ) committed $n"
     fi
+    [ "$every" = 0 ] && break
 done

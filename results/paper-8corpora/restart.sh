@@ -39,17 +39,7 @@ mkdir -p "$logs"
 old_sha=unknown
 if [ -d "$run_tree" ]; then
     old_sha=$(git -C "$run_tree" rev-parse --short HEAD)
-    (cd "$run_tree" && find $OUT/*/ ! -name '.*' \( -name '*.json' -o -name '*.csv' \) \
-        -exec cp --parents {} "$main_tree/" \;)
-    for d in $OUT/*/; do
-        if compgen -G "$d/tasks/*.json" > /dev/null; then python -m numser.report --no-figures "$d" > /dev/null; fi
-    done
-    git add $OUT
-    if ! git diff --cached --quiet; then
-        n=$(find $OUT -path '*/tasks/*.json' | wc -l)
-        git commit -q -m "results/paper-8corpora: $n finished task results so far (run.sh at $old_sha, stopped); tables rebuilt from them"
-        echo "restart.sh: committed the results the last session left ($n task results in all)"
-    fi
+    bash $OUT/commit_loop.sh "$run_tree" "$main_tree" 0
 else
     git worktree prune
 fi
