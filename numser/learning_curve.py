@@ -8,7 +8,8 @@ two or more fractions, a point is
     x = mean over folds of n_train,   y = mean over folds of the test UA,   error bar = its std,
 
 with one point per fraction. ``python -m numser.learning_curve RUN RUN ... --out DIR`` writes
-``learning_curve.md`` (the table) and ``learning_curve.png`` (the figure) into DIR.
+``learning_curve.md`` (the table) and ``learning_curve.png`` (the figure) into DIR; with
+``--no-figures``, the table only.
 """
 import argparse
 import os
@@ -86,6 +87,8 @@ def main(argv=None):
         epilog="example: python -m numser.learning_curve runs/f0.25 runs/f0.5 runs/full --out runs")
     parser.add_argument("runs", nargs="+", help="run folders (each with tasks/*.json)")
     parser.add_argument("--out", required=True, help="folder for learning_curve.md and .png")
+    parser.add_argument("--no-figures", action="store_true",
+                        help="learning_curve.md only (the figure stays as it was)")
     args = parser.parse_args(argv)
     return run_command("learning_curve", lambda: _main(args))
 
@@ -100,7 +103,8 @@ def _main(args):
     os.makedirs(args.out, exist_ok=True)
     table = curve_markdown(curves)
     write_text(os.path.join(args.out, "learning_curve.md"), table)
-    curve_figure(curves, os.path.join(args.out, "learning_curve.png"))
+    if not args.no_figures:
+        curve_figure(curves, os.path.join(args.out, "learning_curve.png"))
     print(table, end="")
     return 0
 

@@ -50,6 +50,11 @@ def test_command_writes_table_and_figure(runs, tmp_path, capsys):
     assert (tmp_path / "curve" / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_no_figures_writes_the_table_only(runs, tmp_path):
+    assert learning_curve.main([*runs, "--out", str(tmp_path / "curve"), "--no-figures"]) == 0
+    assert sorted(os.listdir(tmp_path / "curve")) == ["learning_curve.md"]
+
+
 def test_command_names_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert learning_curve.main([str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     assert f"{tmp_path}: no finished task results (tasks/*.json)" in capsys.readouterr().err

@@ -69,12 +69,18 @@ def test_report_script_rebuilds_the_tables_of_the_folders_there_are(tmp_path):
             task = fake_task("3d-cnn-dnn", "depth 3, 2x2x2", {"depth": 3, "kernel": [2, 2, 2]},
                              fold, level, rng)
             (tmp_path / run / "tasks" / f"{task['task']}.json").write_text(json.dumps(task))
-    root = HERE.parents[1]
-    done = subprocess.run(["bash", str(HERE / "report.sh"), str(tmp_path)], capture_output=True,
-                          text=True, env={**os.environ, "PYTHONPATH": str(root)}, check=True)
-    assert done.stdout.split() == [f"{tmp_path}/{f}" for f in (
-        "paper/tables.md", "stable/tables.md", "stable/vs_paper.md", "paper/vs_4corpora.md",
-        "cost.md")]
+    written = [f"{tmp_path}/{f}" for f in ("paper/tables.md", "stable/tables.md",
+                                            "stable/vs_paper.md", "paper/vs_4corpora.md", "cost.md")]
+
+    def report(*options):
+        return subprocess.run(["bash", str(HERE / "report.sh"), *options, str(tmp_path)],
+                              capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONPATH": str(HERE.parents[1])})
+
+    done = report("--no-figures")                  # what commit_loop.sh runs with every commit
+    assert done.stdout.split() == written and not list(tmp_path.rglob("*.png"))
+    done = report()
+    assert done.stdout.split() == written and (tmp_path / "paper" / "ua.png").exists()
     assert f"skipped: no task results in {tmp_path}/loco yet" in done.stderr
     assert "| paper UA | stable UA | ΔUA |" in (tmp_path / "stable" / "vs_paper.md").read_text()
     assert "| `stable/` | 5 |" in (tmp_path / "cost.md").read_text()

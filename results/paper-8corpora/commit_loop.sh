@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # How the eight-corpus run's results reached the repository while it ran: every 5 minutes, copy the
-# finished results from the run's work tree into the main work tree, rebuild each run folder's
-# tables there (numser.report --no-figures: text only, so the interim tables.md always matches the
+# finished results from the run's work tree into the main work tree, rebuild the tables there
+# (report.sh --no-figures: every table and comparison, text only, so that they always match the
 # committed tasks) and commit them; files being written (atomic writes: hidden temporary files) are
 # left for the next round. The run itself goes in a separate work tree so that code
 # commits never change the files under a running run.sh. restart.sh sets both up and starts them.
@@ -18,11 +18,8 @@ while true; do
     (cd "$run_tree" && find results/paper-8corpora ! -name INTERRUPTIONS.md ! -name '.*' \( -name '*.json' \
         -o -name '*.csv' -o -name '*.md' -o -name '*.png' \) -exec cp --parents {} "$main_tree/" \;)
     cd "$main_tree" || exit 1
-    for d in results/paper-8corpora/*/; do
-        if compgen -G "$d/tasks/*.json" > /dev/null; then
-            python -m numser.report --no-figures "$d" > /dev/null
-        fi
-    done
+    bash results/paper-8corpora/report.sh --no-figures > /dev/null 2>&1 \
+        || echo "$(date -u +%FT%TZ) report.sh --no-figures failed; the tables may lag the tasks"
     git add results/paper-8corpora
     if ! git diff --cached --quiet; then
         n=$(find results/paper-8corpora -path '*/tasks/*.json' | wc -l)

@@ -4,15 +4,20 @@
 # the cost. Run from the repository root once run.sh has finished (a folder not there yet is
 # skipped, with a line saying so):
 #
-#     bash results/paper-8corpora/report.sh [results/paper-8corpora]
+#     bash results/paper-8corpora/report.sh [--no-figures] [results/paper-8corpora]
+#
+# --no-figures rebuilds the text only, in seconds: commit_loop.sh does that with every results
+# commit, so that the committed tables always match the committed task results.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+figures=()
+if [ "${1:-}" = --no-figures ]; then figures=(--no-figures); shift; fi
 OUT=${1:-results/paper-8corpora}
 have() { compgen -G "$OUT/$1/tasks/*.json" > /dev/null; }
 
 for run in paper stable fraction-0.25 fraction-0.5 loco loco-stable; do
     if have $run; then
-        python -m numser.report "$OUT/$run" > /dev/null && echo "$OUT/$run/tables.md"
+        python -m numser.report "${figures[@]}" "$OUT/$run" > /dev/null && echo "$OUT/$run/tables.md"
     else
         echo "skipped: no task results in $OUT/$run yet" >&2
     fi
@@ -32,6 +37,6 @@ if have paper && compgen -G "results/paper-4corpora/tasks/*.json" > /dev/null; t
 fi
 if have fraction-0.25 && have fraction-0.5 && have paper; then
     python -m numser.learning_curve "$OUT/fraction-0.25" "$OUT/fraction-0.5" "$OUT/paper" \
-        --out "$OUT/curve" > /dev/null && echo "$OUT/curve/learning_curve.md"
+        --out "$OUT/curve" "${figures[@]}" > /dev/null && echo "$OUT/curve/learning_curve.md"
 fi
 python results/paper-8corpora/cost.py "$OUT" > "$OUT/cost.md" && echo "$OUT/cost.md"
