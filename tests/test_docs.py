@@ -9,7 +9,9 @@ For ``README.md``, ``examples/README.md`` and every ``docs/*.md``:
   imported and the dotted name looked up with getattr; for other files (``tests/…``,
   ``benchmarks/…``, ``examples/…``) the name is found in the file's syntax tree, without running it;
 - every repository path written in inline code (``numser/…``, ``tests/…``, ``examples/…``,
-  ``benchmarks/…``, ``docs/…`` ending in ``.py``, ``.md`` or ``/``) exists.
+  ``benchmarks/…``, ``docs/…`` ending in ``.py``, ``.md`` or ``/``) exists;
+- every table marked ``<!-- numbers from: FILE#Section -->`` holds the numbers of the generated
+  results file it names, row by row.
 """
 import ast
 import importlib
@@ -202,3 +204,79 @@ def test_nothing_points_outside_the_repository():
             found.append(f"{path.relative_to(ROOT)}:{_line(text, m.start())}: {m.group(0)}")
     assert not found, ("references to files outside the repository (cite docs/spec.md "
                        "instead):\n" + "\n".join(found))
+
+
+# --- numbers of result tables -------------------------------------------------------------------
+#
+# A table right after a line   <!-- numbers from: FILE#Section; FILE -->   copies its numbers from
+# those generated files (paths from the repository root; #Section: the part of FILE under the
+# heading "## Section…", else all of it). Every number of a row must stand in a source row of the
+# same method and configuration (or, in tables without a configuration column, the same first
+# cell), written alike: a typo or a stale copy fails, and so does a row the sources do not have.
+
+NUMBERS_FROM = re.compile(r"^<!-- numbers from: (.+?) -->\n((?:\|.*\n?)+)", re.M)
+NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:e-?\d+)?")
+
+
+def _norm(text):
+    return " ".join(text.replace("×", "x").replace("−", "-").replace("e+", "e").lower().split())
+
+
+def _table_rows(lines):
+    """(key, number strings) of each body row of one Markdown table; the key is the first cell,
+    with the second when the header calls it 'configuration'."""
+    cells = [[_norm(c) for c in line.strip().strip("|").split("|")] for line in lines]
+    width = 2 if len(cells[0]) > 1 and cells[0][1] == "configuration" else 1
+    return [(tuple(row[:width]), NUMBER.findall(" ".join(row[width:]))) for row in cells[2:]]
+
+
+def _source_rows(spec, root):
+    """The (key, numbers) rows of every table in ``FILE`` or ``FILE#Section`` under ``root``."""
+    file, _, section = spec.strip().partition("#")
+    text = (root / file).read_text(encoding="utf-8")
+    if section:
+        parts = [p for p in re.split(r"^## ", text, flags=re.M) if p.startswith(section)]
+        assert parts, f"{file} has no section '## {section}'"
+        text = parts[0]
+    tables = re.findall(r"(?:^\|.*\n?)+", text, re.M)
+    return [row for table in tables for row in _table_rows(table.splitlines())]
+
+
+def copied_numbers(page_text, root=ROOT):
+    """For every marked table of a page: (line, row key, the numbers its sources lack), with
+    None for the numbers when no source has the row."""
+    problems = []
+    for m in NUMBERS_FROM.finditer(page_text):
+        sources = [row for spec in m.group(1).split(";") for row in _source_rows(spec, root)]
+        first = _line(page_text, m.start(2))
+        for i, (key, numbers) in enumerate(_table_rows(m.group(2).splitlines())):
+            have = {n for k, ns in sources if k == key for n in ns}
+            if not have:
+                problems.append((first + 2 + i, key, None))
+            elif missing := [n for n in numbers if n not in have]:
+                problems.append((first + 2 + i, key, missing))
+    return problems
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_ids(PAGES))
+def test_result_tables_hold_the_numbers_of_their_generated_files(page):
+    problems = [f"{page.relative_to(ROOT)}:{line}: {' | '.join(key)}: "
+                + ("no such row in the files it names" if missing is None
+                   else f"{', '.join(missing)} not in that row there")
+                for line, key, missing in copied_numbers(page.read_text(encoding="utf-8"))]
+    assert not problems, "result tables that differ from their sources:\n" + "\n".join(problems)
+
+
+def test_number_check_catches_a_typo_and_a_missing_row(tmp_path):
+    (tmp_path / "t.md").write_text("## Table 4 — UA\n\n| method | configuration | UA | p |\n"
+                                   "|---|---|---|---|\n| lstm-elm | 2 x LSTM 128 | 0.541 ± 0.030 "
+                                   "| 1.6e-18 * |\n\n## Other\n\n| method | UA |\n|---|---|\n"
+                                   "| dnn-elm | 0.529 |\n", encoding="utf-8")
+    page = ("<!-- numbers from: t.md#Table 4 -->\n"
+            "| method | configuration | UA | p |\n|---|---|---|---|\n"
+            "| LSTM-ELM | 2 × LSTM 128 | 0.541 ± 0.030 | 1.6e-18 |\n"
+            "| LSTM-ELM | 2 × LSTM 128 | 0.541 ± 0.031 | 1.6e-18 |\n"
+            "| DNN-ELM | 3 × FC 256 | 0.529 | 0.9 |\n")
+    assert copied_numbers(page, tmp_path) == [(5, ("lstm-elm", "2 x lstm 128"), ["0.031"]),
+                                    (6, ("dnn-elm", "3 x fc 256"), None)]
+    assert copied_numbers(page.replace("#Table 4", ""), tmp_path) == copied_numbers(page, tmp_path)
