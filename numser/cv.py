@@ -24,8 +24,8 @@ import numpy as np
 
 from numser import CLASSES, FileFormatError, ParameterError, methods
 from numser.atomic import check_writable, save_npy, write_json
-from numser.cli import (add_corpus_arguments, add_training_arguments, check_training_arguments,
-                        log, parse_kernel, run_command)
+from numser.cli import (DEFAULT_KERNEL, add_corpus_arguments, add_training_arguments,
+                        check_training_arguments, log, parse_kernel, run_command)
 from numser.corpora import identical_audio, load_corpora
 from numser.distributed import add_scheduler_argument, dask_outcomes, import_distributed
 from numser.features import extract_features
@@ -42,9 +42,6 @@ from numser.tasks import Job, Task, save_result  # noqa: F401 - Task: cv's API
 #: The corpus when no --corpus is given: the built-in synthetic corpus with 20 speakers (480
 #: utterances), small enough that the default command runs in a few minutes on 2 cores.
 DEFAULT_CORPUS = "synthetic=20"
-#: The 3D kernel when no --kernels is given: 2x2x2, the best 3D kernel on the four real corpora
-#: (docs/results-4corpora.md) and about 2.5-3x cheaper per training step than 2x2x128 (docs/cv.md).
-DEFAULT_KERNELS = "2x2x2"
 EXAMPLES = """
 examples:
   python -m numser.cv                                   # built-in synthetic corpus, default methods
@@ -80,9 +77,9 @@ def parse_args(argv=None):
     p.add_argument("--methods", metavar="M,M",
                    help=f"comma-separated methods (default: {','.join(methods.names(default=True))}); "
                         f"all: {','.join(methods.names())}")
-    p.add_argument("--kernels", metavar="KxKxK,...", default=DEFAULT_KERNELS,
+    p.add_argument("--kernels", metavar="KxKxK,...", default=DEFAULT_KERNEL,
                    help="3D kernels (kL x kT x kS) for the 3D models; the 2D models use the kS "
-                        f"values of these kernels (default {DEFAULT_KERNELS}; the paper's headline "
+                        f"values of these kernels (default {DEFAULT_KERNEL}; the paper's headline "
                         "is 2x2x128)")
     p.add_argument("--depths", metavar="D,D", default="3",
                    help="number of convolution layers of the 3D models (default 3)")
@@ -210,11 +207,18 @@ def run_seeds(args):
 
 # --- data ------------------------------------------------------------------------------------
 
-def load_data(args, log):
-    """Utterances of the requested corpora (subsampled for smoke runs), as one list."""
+def corpus_specs(args):
+    """The corpus specs a run loads: --corpus, else DEFAULT_CORPUS; --quick makes a synthetic
+    corpus of the default size 10 speakers (with 3 utterances per speaker and emotion)."""
     specs = args.corpus or [DEFAULT_CORPUS]
     if args.quick:
         specs = ["synthetic=10" if s in ("synthetic", DEFAULT_CORPUS) else s for s in specs]
+    return specs
+
+
+def load_data(args, log):
+    """Utterances of the requested corpora (subsampled for smoke runs), as one list."""
+    specs = corpus_specs(args)
     with warnings.catch_warnings(record=True) as caught:    # one plain line each, not Python's
         warnings.simplefilter("always")
         utterances = load_corpora(specs, cache_dir=os.path.join(args.cache, "corpora"),
@@ -501,7 +505,7 @@ def _main(args, log):
         tasks = plan_tasks(args, sorted({u.corpus for u in utterances}))
     corpus_of = {u.speaker: u.corpus for u in utterances}
     remote = args.scheduler not in (None, "local")
-    settings = {"corpora": sorted(args.corpus or [DEFAULT_CORPUS]), "seeds": seeds,
+    settings = {"corpora": sorted(corpus_specs(args)), "seeds": seeds,
                 "split": {str(s): _split_digest(f, corpus_of) for s, f in splits.items()},
                 "folds": args.folds, "epochs": args.epochs, "patience": args.patience, "lr": args.lr,
                 "batch_size": args.batch_size, "max_per_speaker": args.max_per_speaker,

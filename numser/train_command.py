@@ -16,8 +16,8 @@ import numpy as np
 
 from numser import CLASSES, methods
 from numser.atomic import check_writable
-from numser.cli import (add_corpus_arguments, add_training_arguments, check_training_arguments,
-                        log, parse_kernel, run_command, train_config)
+from numser.cli import (DEFAULT_KERNEL, add_corpus_arguments, add_training_arguments,
+                        check_training_arguments, log, parse_kernel, run_command, train_config)
 from numser.cv import feature_arrays, load_data
 from numser.folds import validation_split
 from numser.model_file import save_model_file
@@ -50,9 +50,9 @@ def parse_args(argv=None):
     add_corpus_arguments(p, required=True)
     p.add_argument("--method", required=True, choices=methods.names(), metavar="M",
                    help=f"the method to train: {', '.join(methods.names())}")
-    p.add_argument("--kernel", default="2x2x128", metavar="KxKxK",
+    p.add_argument("--kernel", default=DEFAULT_KERNEL, metavar="KxKxK",
                    help="3D kernel (kL x kT x kS) of the 3D models; the 2D models use (1, 2, kS) "
-                        "(default 2x2x128)")
+                        f"(default {DEFAULT_KERNEL}; the paper's headline is 2x2x128)")
     p.add_argument("--depth", type=int, default=3,
                    help="convolution layers of the 3D models (default 3)")
     p.add_argument("--cells", type=int, default=128,

@@ -50,6 +50,10 @@ def test_quick_run_writes_every_output(quick_run):
     machine = json.loads(tasks[0].read_text())["machine"]
     assert machine["llvm_cpu"] and machine["cores"] == os.cpu_count()
     assert "## Table 4" in proc.stdout and "dnn-elm" in proc.stdout
+    # run.json and the tables name the corpus --quick loaded, not the default it replaced
+    run = json.loads((out / "run.json").read_text())
+    assert run["corpora"] == ["synthetic=10"] and run["n_utterances"] == 120
+    assert "Run: corpora synthetic=10;" in proc.stdout
 
 
 def test_tables_hold_the_numbers_of_the_json(quick_run):
