@@ -250,7 +250,8 @@ def test_task_json_damaged(tmp_path, n):
 
 @pytest.mark.slow
 def test_task_json_committed_results_truncated(tmp_path):
-    """A real task file of the committed run, cut at every 7th length."""
+    """A real task file of the committed run (30 kB), cut at every 61st length; every length of
+    a small task file: test_task_json_truncated_at_every_length."""
     import glob
     import os
     root = os.path.join(os.path.dirname(__file__), "..", "results", "paper-4corpora", "tasks")
@@ -259,7 +260,7 @@ def test_task_json_committed_results_truncated(tmp_path):
         pytest.skip("no committed task results in results/paper-4corpora")
     data = open(files[0], "rb").read()
     check_task(read_task(files[0]))
-    for d in truncations(data, stride=7):
+    for d in truncations(data, stride=61):
         assert attempt("task JSON", read_task, tmp_path / "t.json", d, check_task) == "refused"
 
 
@@ -506,12 +507,13 @@ def test_checkpoint_valid_sample_resumes(tmp_path, checkpoint_bytes):
                    check_resumed) == "loaded"
 
 
-@pytest.mark.parametrize("stride", [23, pytest.param(1, marks=pytest.mark.slow, id="every")])
-def test_checkpoint_truncated(tmp_path, checkpoint_bytes, stride):
-    """Cut at every 23rd length by default (≈460 files), at every length in the slow run."""
+def test_checkpoint_truncated(tmp_path, checkpoint_bytes):
+    """Cut at every length below 64 and every 23rd above (≈460 files). Every proper prefix of a
+    zip archive has lost the end-of-central-directory record at its end, so all of them fail
+    alike; cutting at every length (9 400 files, 34 s beside a training run) found nothing more."""
     data, config = checkpoint_bytes
     outcomes = {attempt("checkpoint", read_and_resume(config), tmp_path / "c.npz", d,
-                        check_resumed) for d in truncations(data, stride)}
+                        check_resumed) for d in truncations(data, 23)}
     assert outcomes == {"refused"}
 
 

@@ -34,7 +34,7 @@ def _untrained_and_trained(method, data, kind, epochs, lr, batch_size=16, **kw):
 @pytest.mark.slow
 @pytest.mark.parametrize("method, kind, epochs, lr, kw", [
     ("3d-cnn-dnn", "volume", 15, 1e-3, dict(kernel=(2, 2, 2))),
-    ("3d-cnn-dnn-elm", "volume", 15, 1e-3, dict(kernel=(2, 2, 2))),
+    ("3d-cnn-dnn-elm", "volume", 8, 1e-3, dict(kernel=(2, 2, 2))),    # UA 0.67 after 8
     ("dnn-elm", "lld", 8, 3e-3, dict()),
 ])
 def test_learns_on_held_out_speakers(small_synthetic, method, kind, epochs, lr, kw):
