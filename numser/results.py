@@ -27,7 +27,7 @@ from numser.methods import TABLE3_KERNELS
 from numser.metrics import task_scores, unweighted_accuracy
 from numser.models import check_config
 from numser.readers import read_json, require
-from numser.stats import wilcoxon
+from numser.stats import holm, wilcoxon
 from numser.taskfile import read_task as check_task
 
 #: Significance level of the Wilcoxon tests: the paper's "0.99 of confidence level".
@@ -383,6 +383,7 @@ def build_results(out):
             tests.append({"a": row_key(p), "b": row_key(other),
                           "speaker": paired_test(p, other, "speaker"),
                           "fold": paired_test(p, other, "fold")})
+    _holm_adjust([t["speaker"] for t in tests])
     return {"settings": settings, "summaries": summaries,
             "table3": table3,
             "reference": row_key(reference) if reference else None, "tests": tests,
@@ -392,6 +393,17 @@ def build_results(out):
             "n_tasks": len(tasks), "time": run_time(tasks), "commits": commits(tasks),
             "machines": machines(tasks),
             "loco": loco_results(tasks, summaries)}
+
+
+def _holm_adjust(results):
+    """Add ``p_holm`` to each test result: its p-value adjusted by Holm's method over the family
+    of all of them that have a p-value (None for the others), so that 'significant' can also be
+    read with the chance of any false positive among the many tests held at alpha."""
+    tested = [r for r in results if r["pvalue"] is not None]
+    for r, adjusted in zip(tested, holm([r["pvalue"] for r in tested])):
+        r["p_holm"] = float(adjusted)
+    for r in results:
+        r.setdefault("p_holm", None)
 
 
 def commits(tasks):

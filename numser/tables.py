@@ -188,20 +188,28 @@ def _significance_lines(results):
     lines += ["", "Collapsed models (a win against one, or a loss to one, says little): " + (
         "; ".join(f"{row_key(s)} in {_collapsed_cell(s)}" for s in collapsed) if collapsed
         else "none.")]
+    speaker = [t["speaker"] for t in results["tests"]]
+    significant = sum(1 for sp in speaker if sp["pvalue"] is not None and sp["pvalue"] < ALPHA)
+    after_holm = sum(1 for sp in speaker if sp["p_holm"] is not None and sp["p_holm"] < ALPHA)
     lines += ["",
-              "Two-sided Wilcoxon signed-rank tests, α = .01. 'speakers': pairs are the "
+              f"Two-sided Wilcoxon signed-rank tests, α = {ALPHA:g}. 'speakers': pairs are the "
               "per-speaker UAs of every test speaker, averaged over the seeds (n pairs, zero "
               "differences dropped as SciPy's default); 'folds': pairs are the UAs of the "
               "(seed, fold) tasks (5 pairs: smallest possible p = .0625, so never significant "
-              "at .01).", "",
+              f"at {ALPHA:g}). p (Holm): the per-speaker p adjusted by Holm's method over all "
+              f"{len(speaker)} tests of this table, which bounds the chance of any false "
+              f"positive among them by α: {significant} of the {len(speaker)} are significant "
+              f"at α = {ALPHA:g}, {after_holm} after the adjustment. The summary above counts "
+              "the unadjusted tests, as the paper does.", "",
               "ΔUA: mean over the paired speakers of model − vs (positive: the model is better).",
-              "", "| model | vs | n (speakers) | ΔUA | p (speakers) | method | p (folds) |",
-              "|---|---|---|---|---|---|---|"]
+              "", "| model | vs | n (speakers) | ΔUA | p (speakers) | p (Holm) | method "
+              "| p (folds) |", "|---|---|---|---|---|---|---|---|"]
     for t in results["tests"]:
         sp, fo = t["speaker"], t["fold"]
         delta = "–" if sp.get("mean_difference") is None else f"{sp['mean_difference']:+.3f}"
         lines.append(f"| {t['a']} | {t['b']} | {sp['n']} | {delta} | {format_p(sp['pvalue'])} | "
-                     f"{sp['method']} | {format_p(fo['pvalue'])} |")
+                     f"{format_p(sp['p_holm'])} | {sp['method']} | "
+                     f"{format_p(fo['pvalue'])} |")
     return lines
 
 

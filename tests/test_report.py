@@ -13,6 +13,7 @@ from numser.results import (build_results, collapse_warnings, commits, load_task
                             paired_test, paper_ua, row_key, run_time, seed_means_spread,
                             seed_spread, significance_summary, table4_rows)
 from numser.figures import tsne_per_row
+from numser.stats import holm
 from numser.tables import tables_markdown
 
 SPEAKERS = [f"c{k % 2}:s{k}" for k in range(20)]      # 20 test speakers over 2 corpora, 4 per fold
@@ -83,6 +84,20 @@ def test_speaker_test_matches_scipy_and_carries_the_direction(run_dir):
     assert t["pvalue"] == pytest.approx(stats.wilcoxon(a, b).pvalue, rel=1e-10)
     assert t["mean_difference"] == pytest.approx(np.mean(np.subtract(a, b)))
     assert paired_test(bad, good, "speaker")["mean_difference"] < 0
+
+
+def test_holm_adjusts_the_speaker_tests_over_the_whole_family(run_dir):
+    results = build_results(str(run_dir))
+    speaker = [t["speaker"] for t in results["tests"]]
+    np.testing.assert_allclose([sp["p_holm"] for sp in speaker],
+                               holm([sp["pvalue"] for sp in speaker]))
+    md = tables_markdown(results)
+    n_significant = sum(sp["pvalue"] < .01 for sp in speaker)
+    n_holm = sum(sp["p_holm"] < .01 for sp in speaker)
+    assert 0 < n_holm <= n_significant
+    assert (f"{n_significant} of the {len(speaker)} are significant at α = 0.01, {n_holm} after "
+            "the adjustment") in md
+    assert "| p (speakers) | p (Holm) | method | p (folds) |" in md
 
 
 def test_significance_summary_splits_wins_losses_and_ties(run_dir):

@@ -7,8 +7,8 @@ import pytest
 import scipy.stats
 
 from numser import ParameterError
-from numser.stats import (WilcoxonResult, minimum_p_value, signflip_distribution, wilcoxon,
-                          wilcoxon_null_distribution)
+from numser.stats import (WilcoxonResult, holm, minimum_p_value, signflip_distribution,
+                          wilcoxon, wilcoxon_null_distribution)
 
 ALTERNATIVES = ("two-sided", "less", "greater")
 ZERO_METHODS = ("wilcox", "pratt", "zsplit")
@@ -287,3 +287,44 @@ def test_bad_minimum_p_value_n():
 def test_bad_minimum_p_value_alternative():
     with pytest.raises(ParameterError, match="two-sided"):
         minimum_p_value(5, "both")
+
+
+# --- Holm's adjustment ---------------------------------------------------------------------------
+
+def holm_rejects(pvalues, alpha):
+    """Holm's procedure as Holm (1979) states it: test the sorted p-values in turn, p_(k) against
+    alpha / (m - k + 1), and reject until the first that fails (multiplied out, as holm rounds)."""
+    m, rejected = len(pvalues), set()
+    for k, i in enumerate(sorted(range(m), key=lambda i: pvalues[i])):
+        if (m - k) * pvalues[i] > alpha:
+            break
+        rejected.add(i)
+    return rejected
+
+
+def test_holm_by_hand():
+    np.testing.assert_allclose(holm([0.01, 0.02, 0.03, 0.04, 0.05]),
+                               [0.05, 0.08, 0.09, 0.09, 0.09])
+    np.testing.assert_allclose(holm([0.5, 0.001, 0.3]), [0.6, 0.003, 0.6])
+    assert holm([]).shape == (0,) and holm([0.2]).tolist() == [0.2]
+
+
+def test_holm_rejects_what_the_step_down_procedure_rejects():
+    hypothesis = pytest.importorskip("hypothesis", reason="the property test uses hypothesis")
+    st = hypothesis.strategies
+    p_value = st.one_of(st.floats(0, 1), st.sampled_from([0.0, 0.001, 0.0025, 0.005, 0.01, 1.0]))
+
+    @hypothesis.settings(max_examples=500, deadline=None)
+    @hypothesis.given(st.lists(p_value, max_size=40), st.sampled_from([0.001, 0.01, 0.05]))
+    def check(pvalues, alpha):
+        adjusted = holm(pvalues)
+        assert np.all(adjusted >= np.asarray(pvalues)) and np.all(adjusted <= 1)
+        assert {i for i, q in enumerate(adjusted) if q <= alpha} == holm_rejects(pvalues, alpha)
+    check()
+
+
+@pytest.mark.parametrize("bad", [[0.1, float("nan")], [1.5], [-0.1], [[0.1, 0.2]]])
+def test_holm_refuses_what_is_not_p_values(bad):
+    with pytest.raises(ParameterError, match="numbers in \\[0, 1\\]"):
+        holm(bad)
+
