@@ -208,8 +208,9 @@ def run_seeds(args):
 # --- data ------------------------------------------------------------------------------------
 
 def corpus_specs(args):
-    """The corpus specs a run loads: --corpus, else DEFAULT_CORPUS; --quick makes a synthetic
-    corpus of the default size 10 speakers (with 3 utterances per speaker and emotion)."""
+    """The corpus specs a run loads, as run.json records them: --corpus, else DEFAULT_CORPUS;
+    --quick shrinks the default synthetic corpus to 10 speakers (and load_data gives them 3
+    utterances per speaker and emotion)."""
     specs = args.corpus or [DEFAULT_CORPUS]
     if args.quick:
         specs = ["synthetic=10" if s in ("synthetic", DEFAULT_CORPUS) else s for s in specs]
