@@ -20,8 +20,9 @@ setup(
     ]},
     extras_require={
         # dask[distributed]: tests/test_distributed.py starts a scheduler and workers;
-        # hypothesis: the property-based fuzz battery of every file reader (tests/test_fuzz.py).
-        "test": ["pytest", "dask[distributed]", "hypothesis"],
+        # hypothesis: the property-based fuzz battery of every file reader (tests/test_fuzz.py);
+        # pytest-xdist: the suite runs one test file per core (pytest.ini).
+        "test": ["pytest", "pytest-xdist", "dask[distributed]", "hypothesis"],
         # `python -m numser.cv --scheduler ...`: tasks on a Dask cluster (docs/distributed.md).
         "dask": ["dask[distributed]"],
         # Optional independent reference for tests and benchmarks; a CPU build on these machines.
