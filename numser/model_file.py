@@ -39,6 +39,11 @@ FORMAT = "numser-model"
 FORMAT_VERSION = 1
 #: No array of a model file is larger (the biggest model, 1D-CNN-LSTM 256, is ~9 MB).
 MAX_ARRAY_BYTES = 1 << 30
+#: Largest |mean| and std a standardiser of numser's features can have: log spectra and the LLDs
+#: (F0 in Hz, MFCCs, energies) stay below a thousand (at most 508 on EMOVO and URDU). A larger
+#: one, finite as it may be, would push real features to values the network overflows on (NaN
+#: posteriors, no error).
+MAX_FEATURE_SCALE = 1e6
 
 
 @dataclass
@@ -338,8 +343,10 @@ def _build(path, meta, config, arrays):
         mean, std = arrays.get("scaler_mean"), arrays.get("scaler_std")
         width = model.input_shape[-1]
         if mean is None or std is None or mean.shape != (width,) or std.shape != (width,) \
-                or not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
+                or not (np.all(np.abs(mean) <= MAX_FEATURE_SCALE)
+                        and np.all((std > 0) & (std <= MAX_FEATURE_SCALE))):
             raise FileFormatError(path, f"needs the training standardiser: scaler_mean and "
-                                        f"scaler_std of shape ({width},), finite, std > 0")
+                                        f"scaler_std of shape ({width},), |mean| <= "
+                                        f"{MAX_FEATURE_SCALE:g}, 0 < std <= {MAX_FEATURE_SCALE:g}")
         scaler = Standardiser(mean, std)
     return TrainedModel(model, scaler, meta)

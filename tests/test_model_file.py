@@ -96,6 +96,9 @@ def _meta_edit(edit):
     ("weights", lambda a: a.update(param_0=a["param_0"][:-1]), "architecture"),
     ("nan", lambda a: a.update(param_1=np.full_like(a["param_1"], np.nan)), "NaN"),
     ("scaler", lambda a: a.pop("scaler_std"), "standardiser"),
+    # finite but beyond any feature: real inputs would overflow the network (found by fuzzing)
+    ("scaler_mean", lambda a: a.update(scaler_mean=np.full_like(a["scaler_mean"], 3e38)),
+     "standardiser"),
     ("elm", lambda a: a.pop("elm_beta"), "ELM"),
     ("meta", lambda a: a.pop("meta"), "no 'meta'"),
     ("label", _meta_edit(lambda m: m.pop("label")), "'label' is missing"),
