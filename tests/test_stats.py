@@ -314,7 +314,7 @@ def test_holm_rejects_what_the_step_down_procedure_rejects():
     st = hypothesis.strategies
     p_value = st.one_of(st.floats(0, 1), st.sampled_from([0.0, 0.001, 0.0025, 0.005, 0.01, 1.0]))
 
-    @hypothesis.settings(max_examples=500, deadline=None)
+    @hypothesis.settings(max_examples=500, deadline=None, derandomize=True, database=None)
     @hypothesis.given(st.lists(p_value, max_size=40), st.sampled_from([0.001, 0.01, 0.05]))
     def check(pvalues, alpha):
         adjusted = holm(pvalues)
