@@ -278,5 +278,5 @@ def test_number_check_catches_a_typo_and_a_missing_row(tmp_path):
             "| LSTM-ELM | 2 × LSTM 128 | 0.541 ± 0.031 | 1.6e-18 |\n"
             "| DNN-ELM | 3 × FC 256 | 0.529 | 0.9 |\n")
     assert copied_numbers(page, tmp_path) == [(5, ("lstm-elm", "2 x lstm 128"), ["0.031"]),
-                                    (6, ("dnn-elm", "3 x fc 256"), None)]
+                                              (6, ("dnn-elm", "3 x fc 256"), None)]
     assert copied_numbers(page.replace("#Table 4", ""), tmp_path) == copied_numbers(page, tmp_path)
