@@ -228,13 +228,13 @@ def _seed_lines(summaries):
     for s in rows:
         spread = {r["seed"]: r for r in seed_spread(s)}
         std, width = seed_means_spread(list(spread.values()))
+        whole = max(r["n"] for r in spread.values())          # a seed's folds when it is done
         cells = []
         for k in seeds:
             r = spread.get(k)
             cells.append("–" if r is None else f"{r['mean']:.3f}"
                          + (f" ({r['collapsed']})" if r["collapsed"] else "")
-                         + (f", {r['n']} folds" if r["n"] != max(x["n"] for x in spread.values())
-                            else ""))
+                         + (f", {r['n']} fold{'s' * (r['n'] > 1)}" if r["n"] != whole else ""))
         lines.append(f"| {s['method']} | {s['config']} | " + " | ".join(cells)
                      + f" | {std:.3f} | {width:.3f} |")
     return lines
