@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every table and figure docs/results.md shows, rebuilt from the committed task results (no
-# training): each run folder's report, the three side-by-side comparisons, the learning curve and
+# training): each run folder's report, the side-by-side comparisons, the learning curve and
 # the cost. Run from the repository root once run.sh has finished (a folder not there yet is
 # skipped, with a line saying so):
 #
@@ -26,10 +26,13 @@ if have paper && have stable; then        # the stable recipe against the paper'
     python -m numser.compare "$OUT/paper" "$OUT/stable" --names paper,stable \
         --out "$OUT/stable/vs_paper.md" > /dev/null && echo "$OUT/stable/vs_paper.md"
 fi
-if have paper && have loco; then          # each speaker tested pooled and with its corpus held out
-    python -m numser.compare "$OUT/paper" "$OUT/loco" --names pooled,loco \
-        --out "$OUT/loco/vs_pooled.md" > /dev/null && echo "$OUT/loco/vs_pooled.md"
-fi
+for pair in paper:loco stable:loco-stable; do   # each speaker tested pooled and with its corpus held out
+    pooled=${pair%:*} loco=${pair#*:}
+    if have $pooled && have $loco; then
+        python -m numser.compare "$OUT/$pooled" "$OUT/$loco" --names pooled,loco \
+            --out "$OUT/$loco/vs_pooled.md" > /dev/null && echo "$OUT/$loco/vs_pooled.md"
+    fi
+done
 if have paper && compgen -G "results/paper-4corpora/tasks/*.json" > /dev/null; then
     # the 69 speakers of the four-corpus run, trained with four corpora there and eight here
     python -m numser.compare results/paper-4corpora "$OUT/paper" --names 4-corpora,8-corpora \
