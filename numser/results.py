@@ -222,7 +222,8 @@ def seed_means_spread(spread):
 
 
 def _per_corpus(runs):
-    """UA per corpus over the pooled test predictions of all folds (each speaker tested once)."""
+    """UA per corpus over the pooled test predictions of all folds and seeds (each speaker tested
+    once per seed)."""
     y_true, y_pred, corpus = [], [], []
     for r in runs:
         y_true += r["y_true"]

@@ -28,7 +28,7 @@ def tables_markdown(results):
     lines += _table3_lines(results) + _table4_lines(results)
     corpora = sorted({c for s in s_all for c in s["per_corpus_ua"]})
     if len(corpora) > 1:
-        lines += ["", "## UA per corpus (pooled test predictions of all folds)", "",
+        lines += ["", "## UA per corpus (pooled test predictions of all folds and seeds)", "",
                   "| method | configuration | " + " | ".join(corpora) + " |",
                   "|---|---|" + "---|" * len(corpora)]
         for s in s_all:
