@@ -210,9 +210,11 @@ def test_nothing_points_outside_the_repository():
 #
 # A table right after a line   <!-- numbers from: FILE#Section; FILE -->   copies its numbers from
 # those generated files (paths from the repository root; #Section: the part of FILE under the
-# heading "## Section…", else all of it). Every number of a row must stand in a source row of the
-# same method and configuration (or, in tables without a configuration column, the same first
-# cell), written alike: a typo or a stale copy fails, and so does a row the sources do not have.
+# heading "## Section…", else all of it). Every row must stand in the sources under the same
+# method and configuration (or, in tables without a configuration column, the same first cell),
+# and each of its numbers in the source cell of the same column name, written alike; a column
+# the sources do not name (a renamed or combined one) is checked against the whole source row.
+# A typo, a stale copy, two swapped columns and a row the sources do not have all fail.
 
 NUMBERS_FROM = re.compile(r"^<!-- numbers from: (.+?) -->\n((?:\|.*\n?)+)", re.M)
 NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:e-?\d+)?")
@@ -223,15 +225,17 @@ def _norm(text):
 
 
 def _table_rows(lines):
-    """(key, number strings) of each body row of one Markdown table; the key is the first cell,
-    with the second when the header calls it 'configuration'."""
-    cells = [[_norm(c) for c in line.strip().strip("|").split("|")] for line in lines]
-    width = 2 if len(cells[0]) > 1 and cells[0][1] == "configuration" else 1
-    return [(tuple(row[:width]), NUMBER.findall(" ".join(row[width:]))) for row in cells[2:]]
+    """(key, {column name: number strings}) of each body row of one Markdown table; the key is
+    the first cell, with the second when the header calls it 'configuration'."""
+    header, _, *body = [[_norm(c) for c in line.strip().strip("|").split("|")] for line in lines]
+    width = 2 if len(header) > 1 and header[1] == "configuration" else 1
+    return [(tuple(row[:width]), {name: NUMBER.findall(cell)
+                                  for name, cell in zip(header[width:], row[width:])})
+            for row in body]
 
 
 def _source_rows(spec, root):
-    """The (key, numbers) rows of every table in ``FILE`` or ``FILE#Section`` under ``root``."""
+    """The (key, cells) rows of every table in ``FILE`` or ``FILE#Section`` under ``root``."""
     file, _, section = spec.strip().partition("#")
     text = (root / file).read_text(encoding="utf-8")
     if section:
@@ -249,11 +253,17 @@ def copied_numbers(page_text, root=ROOT):
     for m in NUMBERS_FROM.finditer(page_text):
         sources = [row for spec in m.group(1).split(";") for row in _source_rows(spec, root)]
         first = _line(page_text, m.start(2))
-        for i, (key, numbers) in enumerate(_table_rows(m.group(2).splitlines())):
-            have = {n for k, ns in sources if k == key for n in ns}
-            if not have:
+        for i, (key, cells) in enumerate(_table_rows(m.group(2).splitlines())):
+            same_row = [source for k, source in sources if k == key]
+            if not same_row:
                 problems.append((first + 2 + i, key, None))
-            elif missing := [n for n in numbers if n not in have]:
+                continue
+            missing = []
+            for name, numbers in cells.items():
+                named = [source[name] for source in same_row if name in source]
+                have = set().union(*(named or [ns for source in same_row for ns in source.values()]))
+                missing += [n for n in numbers if n not in have]
+            if missing:
                 problems.append((first + 2 + i, key, missing))
     return problems
 
@@ -267,7 +277,7 @@ def test_result_tables_hold_the_numbers_of_their_generated_files(page):
     assert not problems, "result tables that differ from their sources:\n" + "\n".join(problems)
 
 
-def test_number_check_catches_a_typo_and_a_missing_row(tmp_path):
+def test_number_check_catches_a_typo_a_swap_and_a_missing_row(tmp_path):
     (tmp_path / "t.md").write_text("## Table 4 — UA\n\n| method | configuration | UA | p |\n"
                                    "|---|---|---|---|\n| lstm-elm | 2 x LSTM 128 | 0.541 ± 0.030 "
                                    "| 1.6e-18 * |\n\n## Other\n\n| method | UA |\n|---|---|\n"
@@ -276,7 +286,13 @@ def test_number_check_catches_a_typo_and_a_missing_row(tmp_path):
             "| method | configuration | UA | p |\n|---|---|---|---|\n"
             "| LSTM-ELM | 2 × LSTM 128 | 0.541 ± 0.030 | 1.6e-18 |\n"
             "| LSTM-ELM | 2 × LSTM 128 | 0.541 ± 0.031 | 1.6e-18 |\n"
-            "| DNN-ELM | 3 × FC 256 | 0.529 | 0.9 |\n")
-    assert copied_numbers(page, tmp_path) == [(5, ("lstm-elm", "2 x lstm 128"), ["0.031"]),
-                                              (6, ("dnn-elm", "3 x fc 256"), None)]
+            "| DNN-ELM | 3 × FC 256 | 0.529 | 0.9 |\n"
+            "| LSTM-ELM | 2 × LSTM 128 | 1.6e-18 | 0.541 ± 0.030 |\n")
+    assert copied_numbers(page, tmp_path) == [
+        (5, ("lstm-elm", "2 x lstm 128"), ["0.031"]), (6, ("dnn-elm", "3 x fc 256"), None),
+        (7, ("lstm-elm", "2 x lstm 128"), ["1.6e-18", "0.541", "0.030"])]
     assert copied_numbers(page.replace("#Table 4", ""), tmp_path) == copied_numbers(page, tmp_path)
+    renamed = ("<!-- numbers from: t.md#Table 4 -->\n| method | configuration | UA and p |\n"
+               "|---|---|---|\n| lstm-elm | 2 x LSTM 128 | 1.6e-18, 0.541 |\n"
+               "| lstm-elm | 2 x LSTM 128 | 0.9 |\n")      # a column the source does not name
+    assert copied_numbers(renamed, tmp_path) == [(5, ("lstm-elm", "2 x lstm 128"), ["0.9"])]
