@@ -10,6 +10,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:-/tmp/numser-rehearsal}
 mkdir -p "$OUT" && printf "| from | to | what | code |\n" > "$OUT/INTERRUPTIONS.md"
-OUT=$OUT CORPUS_NAMES="emodb emovo casia" CV_OPTIONS="--max-per-speaker 4 --epochs 1 --cache $OUT/cache" \
+OUT=$OUT CORPUS_NAMES="emodb emotiontts casia" CV_OPTIONS="--max-per-speaker 4 --epochs 1 --cache $OUT/cache" \
     bash results/paper-8corpora/run.sh
 bash results/paper-8corpora/report.sh "$OUT"

@@ -15,7 +15,7 @@ if [ "${1:-}" = --no-figures ]; then figures=(--no-figures); shift; fi
 OUT=${1:-results/paper-8corpora}
 have() { compgen -G "$OUT/$1/tasks/*.json" > /dev/null; }
 
-for run in paper stable fraction-0.25 fraction-0.5 loco loco-stable; do
+for run in paper stable fraction-0.25 fraction-0.5 loco loco-stable labels; do
     if have $run; then
         python -m numser.report "${figures[@]}" "$OUT/$run" > /dev/null && echo "$OUT/$run/tables.md"
     else
@@ -33,6 +33,10 @@ for pair in paper:loco stable:loco-stable; do   # each speaker tested pooled and
             --out "$OUT/$loco/vs_pooled.md" > /dev/null && echo "$OUT/$loco/vs_pooled.md"
     fi
 done
+if have paper && have labels; then        # emotiontts's angry and sad labels as staged and put right
+    python -m numser.compare "$OUT/paper" "$OUT/labels" --names as-staged,relabelled \
+        --out "$OUT/labels/vs_paper.md" > /dev/null && echo "$OUT/labels/vs_paper.md"
+fi
 if have paper && compgen -G "results/paper-4corpora/tasks/*.json" > /dev/null; then
     # the 69 speakers of the four-corpus run, trained with four corpora there and eight here
     python -m numser.compare results/paper-4corpora "$OUT/paper" --names 4-corpora,8-corpora \
