@@ -1,5 +1,6 @@
 """The eight-corpus run's own scripts (results/paper-8corpora/): the pauses its cost leaves out,
-the stable 3D configuration its cross-corpus phase picks, and report.sh that rebuilds its tables."""
+the stable 3D configuration its cross-corpus phase picks, emotiontts's labels put right and
+rescored, and report.sh that rebuilds its tables."""
 import importlib.util
 import json
 import os
@@ -9,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from numser.corpora.manifest import read_manifest
 from test_report import fake_task
 
 HERE = Path(__file__).resolve().parents[1] / "results" / "paper-8corpora"
@@ -60,6 +62,41 @@ def test_best_stable_picks_the_best_validation_ua_of_complete_3d_rows(tmp_path, 
 
 
 @pytest.mark.slow
+def test_relabel_takes_emotiontts_classes_from_the_recording_numbers(tmp_path):
+    relabel = _script("relabel_emotiontts")
+    staged = tmp_path / "shared" / "emotiontts"
+    rows = [("a/wav/nea00003.flac", "neutral"), ("a/wav/nea00104.flac", "happy"),
+            ("a/wav/nea00201.flac", "angry"), ("b/wav/emb00399.flac", "sad")]
+    for path, _ in rows:
+        (staged / path).parent.mkdir(parents=True, exist_ok=True)
+        (staged / path).write_bytes(b"")
+    (staged / "manifest.csv").write_text("path,corpus,speaker,label,original_label\n" + "".join(
+        f"{path},emotiontts,A,{label},x\n" for path, label in rows), encoding="utf-8")
+    out = tmp_path / "run" / "labels" / "emotiontts" / "manifest.csv"
+    assert relabel.relabel(staged / "manifest.csv", out) == 2
+    fixed = read_manifest(out)              # paths relative to the new manifest still resolve
+    assert [u.emotion for u in fixed] == ["neutral", "happy", "sad", "angry"]
+    assert [u.path for u in fixed] == [str(staged / path) for path, _ in rows]
+    assert {u.speaker for u in fixed} == {"emotiontts:A"}
+    assert relabel.relabel(out, tmp_path / "again.csv") == 0      # right already: unchanged
+
+
+def test_rescore_swaps_emotiontts_angry_and_sad_only(tmp_path, capsys):
+    rescore = _script("rescore_emotiontts")
+    task = fake_task("lstm-elm", "2 x LSTM 128", {}, 1, .5, np.random.default_rng(3))
+    # emotiontts: labels as staged (sad, angry swapped), predictions the right classes
+    y_true, y_pred = [0, 1, 3, 2, 2, 3], [0, 1, 2, 3, 2, 3]
+    confusion = np.zeros((4, 4), int)
+    np.add.at(confusion, (y_true, y_pred), 1)
+    task.update(test_speakers=["emotiontts:A"] * 4 + ["emodb:03"] * 2, y_true=y_true,
+                y_pred=y_pred, confusion=confusion.tolist(), collapsed=False)
+    assert rescore.emotiontts_ua([task]) == (pytest.approx(.5), pytest.approx(1.0), 4)
+    os.makedirs(tmp_path / "paper" / "tasks")
+    (tmp_path / "paper" / "tasks" / "t.json").write_text(json.dumps(task))
+    rescore.main([str(tmp_path / "paper")])
+    assert "| paper | lstm-elm | 2 x LSTM 128 | 0.500 | 1.000 | 4 | 0/1 |" in capsys.readouterr().out
+
+
 def test_report_script_rebuilds_the_tables_of_the_folders_there_are(tmp_path):
     (tmp_path / "INTERRUPTIONS.md").write_text("| from (UTC) | to (UTC) | what | code |\n")
     rng = np.random.default_rng(2)
@@ -70,7 +107,8 @@ def test_report_script_rebuilds_the_tables_of_the_folders_there_are(tmp_path):
                              fold, level, rng)
             (tmp_path / run / "tasks" / f"{task['task']}.json").write_text(json.dumps(task))
     written = [f"{tmp_path}/{f}" for f in ("paper/tables.md", "stable/tables.md",
-                                            "stable/vs_paper.md", "paper/vs_4corpora.md", "cost.md")]
+                                            "stable/vs_paper.md", "emotiontts_rescored.md",
+                                            "paper/vs_4corpora.md", "cost.md")]
 
     def report(*options):
         return subprocess.run(["bash", str(HERE / "report.sh"), *options, str(tmp_path)],

@@ -37,6 +37,12 @@ if have paper && have labels; then        # emotiontts's angry and sad labels as
     python -m numser.compare "$OUT/paper" "$OUT/labels" --names as-staged,relabelled \
         --out "$OUT/labels/vs_paper.md" > /dev/null && echo "$OUT/labels/vs_paper.md"
 fi
+rescore=()                                # emotiontts's labels put right in the tasks' own predictions
+for run in paper stable loco loco-stable; do if have $run; then rescore+=("$OUT/$run"); fi; done
+if [ ${#rescore[@]} -gt 0 ]; then
+    python results/paper-8corpora/rescore_emotiontts.py "${rescore[@]}" > "$OUT/emotiontts_rescored.md" \
+        && echo "$OUT/emotiontts_rescored.md"
+fi
 if have paper && compgen -G "results/paper-4corpora/tasks/*.json" > /dev/null; then
     # the 69 speakers of the four-corpus run, trained with four corpora there and eight here
     python -m numser.compare results/paper-4corpora "$OUT/paper" --names 4-corpora,8-corpora \
