@@ -40,7 +40,7 @@ def main(runs):
           "labels as staged (angry and sad swapped) and put right; the predictions are the "
           "tasks' own. collapsed: tasks predicting one class for ≥ 95 % of their test "
           "utterances that tested emotiontts.\n")
-    print("| run | method | configuration | as staged | relabelled | utterances | collapsed |")
+    print("| method | configuration | run | as staged | relabelled | utterances | collapsed |")
     print("|---|---|---|---|---|---|---|")
     for run in runs:
         for (method, config), tasks in group(load_tasks(run)).items():
@@ -48,7 +48,7 @@ def main(runs):
             if tasks:
                 staged, relabelled, n = emotiontts_ua(tasks)
                 collapsed = sum(bool(t["collapsed"]) for t in tasks)
-                print(f"| {run.rstrip('/').split('/')[-1]} | {method} | {config} | {staged:.3f} "
+                print(f"| {method} | {config} | {run.rstrip('/').split('/')[-1]} | {staged:.3f} "
                       f"| {relabelled:.3f} | {n} | {collapsed}/{len(tasks)} |")
 
 
