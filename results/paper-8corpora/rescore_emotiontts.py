@@ -21,16 +21,16 @@ SWAP = np.arange(len(CLASSES))
 SWAP[[CLASSES.index("sad"), CLASSES.index("angry")]] = CLASSES.index("angry"), CLASSES.index("sad")
 
 
+def on_emotiontts(task):
+    """Which of a task's test utterances are emotiontts's (boolean array)."""
+    return np.array([s.startswith("emotiontts:") for s in task["test_speakers"]], dtype=bool)
+
+
 def emotiontts_ua(tasks):
     """(UA as staged, UA relabelled, utterances) over the emotiontts test utterances of ``tasks``,
     their predictions pooled."""
-    y_true, y_pred = [], []
-    for t in tasks:
-        for speaker, true, pred in zip(t["test_speakers"], t["y_true"], t["y_pred"]):
-            if speaker.startswith("emotiontts:"):
-                y_true.append(true)
-                y_pred.append(pred)
-    y_true, y_pred = np.array(y_true), np.array(y_pred)
+    y_true = np.concatenate([np.array(t["y_true"])[on_emotiontts(t)] for t in tasks])
+    y_pred = np.concatenate([np.array(t["y_pred"])[on_emotiontts(t)] for t in tasks])
     return (unweighted_accuracy(y_true, y_pred), unweighted_accuracy(SWAP[y_true], y_pred),
             len(y_true))
 
@@ -39,7 +39,7 @@ def task_ua(task, relabel):
     """One task's UA over all its test utterances, emotiontts's labels put right if ``relabel``."""
     y_true = np.array(task["y_true"])
     if relabel:
-        on = np.array([s.startswith("emotiontts:") for s in task["test_speakers"]])
+        on = on_emotiontts(task)
         y_true[on] = SWAP[y_true[on]]
     return unweighted_accuracy(y_true, np.array(task["y_pred"]))
 
@@ -54,7 +54,7 @@ def main(runs):
     print("| method | configuration | run | as staged | relabelled | utterances | collapsed |")
     print("|---|---|---|---|---|---|---|")
     for method, config, run, tasks in rows:
-        tasks = [t for t in tasks if any(s.startswith("emotiontts:") for s in t["test_speakers"])]
+        tasks = [t for t in tasks if on_emotiontts(t).any()]
         if tasks:
             staged, relabelled, n = emotiontts_ua(tasks)
             collapsed = sum(bool(t["collapsed"]) for t in tasks)
