@@ -43,6 +43,13 @@ if [ ${#rescore[@]} -gt 0 ]; then
     python results/paper-8corpora/rescore_emotiontts.py "${rescore[@]}" > "$OUT/emotiontts_rescored.md" \
         && echo "$OUT/emotiontts_rescored.md"
 fi
+staged=../shared/corpora/emotiontts/manifest.csv   # the audio's part of the evidence for the swap
+if [ -f $staged ]; then
+    python results/paper-8corpora/relabel_emotiontts.py --levels $staged > "$OUT/labels/emotiontts_levels.md" \
+        && echo "$OUT/labels/emotiontts_levels.md"
+else
+    echo "skipped: $staged not here (emotiontts's levels)" >&2
+fi
 if have paper && compgen -G "results/paper-4corpora/tasks/*.json" > /dev/null; then
     # the 69 speakers of the four-corpus run, trained with four corpora there and eight here
     python -m numser.compare results/paper-4corpora "$OUT/paper" --names 4-corpora,8-corpora \
