@@ -45,8 +45,8 @@ if [ ${#rescore[@]} -gt 0 ]; then
 fi
 staged=../shared/corpora/emotiontts/manifest.csv   # the audio's part of the evidence for the swap
 if [ -f $staged ]; then
-    python results/paper-8corpora/relabel_emotiontts.py --levels $staged > "$OUT/labels/emotiontts_levels.md" \
-        && echo "$OUT/labels/emotiontts_levels.md"
+    python results/paper-8corpora/relabel_emotiontts.py --levels $staged > "$OUT/emotiontts_levels.md" \
+        && echo "$OUT/emotiontts_levels.md"
 else
     echo "skipped: $staged not here (emotiontts's levels)" >&2
 fi
