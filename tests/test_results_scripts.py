@@ -12,6 +12,7 @@ import pytest
 import soundfile
 
 from numser.corpora.manifest import read_manifest
+from numser.metrics import confusion_matrix, per_speaker_ua, task_scores
 from test_report import fake_task
 
 HERE = Path(__file__).resolve().parents[1] / "results" / "paper-8corpora"
@@ -104,15 +105,20 @@ def test_levels_are_mean_rms_in_db_per_class_by_number_and_part(tmp_path, capsys
     assert "| angry | 00301–00400 | sad | -20.0 | -20.0 |" in out
 
 
+def _task(fold, y_true, y_pred, speakers):
+    """An LSTM-ELM task of seed 0 scored, as numser.tasks scores it, on these labels."""
+    task = fake_task("lstm-elm", "2 x LSTM 128", {}, fold, .5, np.random.default_rng(fold))
+    task.pop("tsne", None)
+    task.pop("per_corpus_ua", None)
+    return {**task, **task_scores(y_true, y_pred), "seed": 0, "y_true": y_true, "y_pred": y_pred,
+            "test_speakers": speakers, "per_speaker_ua": per_speaker_ua(y_true, y_pred, speakers),
+            "confusion": confusion_matrix(y_true, y_pred).tolist()}
+
+
 def test_rescore_swaps_emotiontts_angry_and_sad_only(tmp_path, capsys):
     rescore = _script("rescore_emotiontts")
-    task = fake_task("lstm-elm", "2 x LSTM 128", {}, 1, .5, np.random.default_rng(3))
     # emotiontts: labels as staged (sad, angry swapped), predictions the right classes
-    y_true, y_pred = [0, 1, 3, 2, 2, 3], [0, 1, 2, 3, 2, 3]
-    confusion = np.zeros((4, 4), int)
-    np.add.at(confusion, (y_true, y_pred), 1)
-    task.update(test_speakers=["emotiontts:A"] * 4 + ["emodb:03"] * 2, y_true=y_true,
-                y_pred=y_pred, confusion=confusion.tolist(), collapsed=False)
+    task = _task(1, [0, 1, 3, 2, 2, 3], [0, 1, 2, 3, 2, 3], ["emotiontts:A"] * 4 + ["emodb:03"] * 2)
     assert rescore.emotiontts_ua([task]) == (pytest.approx(.5), pytest.approx(1.0), 4)
     os.makedirs(tmp_path / "paper" / "tasks")
     (tmp_path / "paper" / "tasks" / "t.json").write_text(json.dumps(task))
@@ -124,6 +130,22 @@ def test_rescore_swaps_emotiontts_angry_and_sad_only(tmp_path, capsys):
     # as staged, emotiontts's one angry utterance is called sad, its one sad called angry
     assert "| emotiontts | 100% | 0% | 100% | 0% | 1 | 1 |" in out
     assert "| emodb | 0% | 100% | 0% | 100% | 1 | 1 |" in out
+
+
+def test_trained_right_compares_on_the_right_labels_in_both_runs(tmp_path):
+    rescore = _script("rescore_emotiontts")
+    for run, y_true, y_pred in (("paper", [3, 2, 0, 1], [2, 3, 0, 1]),    # as staged: swapped
+                                ("labels", [2, 3, 0, 1], [2, 3, 0, 0])):  # right; one miss
+        os.makedirs(tmp_path / run / "tasks")
+        for fold in range(2):
+            task = _task(fold, y_true, y_pred, [f"emotiontts:{fold}"] * 2 + [f"emodb:{fold}"] * 2)
+            (tmp_path / run / "tasks" / f"{fold}.json").write_text(json.dumps(task))
+    (row,) = rescore.trained_right(str(tmp_path / "paper"), str(tmp_path / "labels"))
+    # rescored, paper's predictions are all right; labels's emodb speakers lose their class 1
+    assert row["a"]["per_speaker_ua"] == {"emodb:0": 1.0, "emodb:1": 1.0,
+                                          "emotiontts:0": 1.0, "emotiontts:1": 1.0}
+    assert row["b"]["per_speaker_ua"]["emodb:0"] == .5
+    assert row["test"]["mean_difference"] == pytest.approx(-.25) and row["seeds"] == [0]
 
 
 def test_report_script_rebuilds_the_tables_of_the_folders_there_are(tmp_path):

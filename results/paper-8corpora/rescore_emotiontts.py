@@ -1,23 +1,27 @@
 """UA on emotiontts with its angry and sad labels as staged and put right, from the predictions the
 tasks already made (no training). Usage, from the repository root:
 
-    python results/paper-8corpora/rescore_emotiontts.py RUN [RUN ...] > OUT.md
+    python results/paper-8corpora/rescore_emotiontts.py RUN [RUN ...] [--trained-right LABELS] > OUT.md
 
 The staged manifest swaps emotiontts's angry and sad labels (relabel_emotiontts.py says how we
 know). Swapping them back in each task's test labels gives what its predictions score against
 the right labels. That puts the test side right, not the training: a model trained on emotiontts
 learnt from the wrong labels (phase ``labels`` retrains five rows to measure that). A model that
 never saw emotiontts - the leave-one-corpus-out task holding emotiontts out - is scored exactly.
-The last section is part of the evidence for the swap: how often each corpus's angry utterances
-are called sad and its sad ones angry, by the tasks of the first RUN that did not collapse.
+With ``--trained-right LABELS`` (phase ``labels``'s folder) a section compares, on the right
+labels in both, the first RUN's rows rescored with the rows LABELS trained on the right labels:
+what training on the swapped labels cost, apart from scoring on them. The last section is part
+of the evidence for the swap: how often each corpus's angry utterances are called sad and its
+sad ones angry, by the tasks of the first RUN that did not collapse.
 """
-import sys
+import argparse
 
 import numpy as np
 
 from numser import CLASSES
-from numser.metrics import unweighted_accuracy
-from numser.results import group, load_tasks
+from numser.compare import compare_markdown
+from numser.metrics import confusion_matrix, per_speaker_ua, task_scores, unweighted_accuracy
+from numser.results import group, load_tasks, paired_test, summarise
 
 SWAP = np.arange(len(CLASSES))
 SWAP[[CLASSES.index("sad"), CLASSES.index("angry")]] = CLASSES.index("angry"), CLASSES.index("sad")
@@ -37,13 +41,39 @@ def emotiontts_ua(tasks):
             len(y_true))
 
 
-def task_ua(task, relabel):
-    """One task's UA over all its test utterances, emotiontts's labels put right if ``relabel``."""
-    y_true = np.array(task["y_true"])
-    if relabel:
-        on = on_emotiontts(task)
-        y_true[on] = SWAP[y_true[on]]
-    return unweighted_accuracy(y_true, np.array(task["y_pred"]))
+def relabelled(task):
+    """A copy of ``task`` with emotiontts's test labels put right and every score recomputed
+    from its predictions (as numser.tasks scores a task)."""
+    y_true, y_pred = np.array(task["y_true"]), np.array(task["y_pred"])
+    on = on_emotiontts(task)
+    y_true[on] = SWAP[y_true[on]]
+    speakers = np.array(task["test_speakers"])
+    corpora = np.array([s.split(":")[0] for s in speakers])
+    return {**task, **task_scores(y_true, y_pred), "y_true": y_true.tolist(),
+            "per_speaker_ua": per_speaker_ua(y_true, y_pred, speakers),
+            "per_corpus_ua": {c: unweighted_accuracy(y_true[corpora == c], y_pred[corpora == c])
+                              for c in sorted(set(corpora))},
+            "confusion": confusion_matrix(y_true, y_pred).tolist()}
+
+
+def trained_right(staged_run, labels_run):
+    """Rows in the form of :func:`numser.compare.compare_runs`: each row of ``labels_run``
+    against the same row of ``staged_run`` rescored on the right labels (:func:`relabelled`),
+    on the (seed, fold) tasks both finished (both runs share the speaker split)."""
+    staged = group(load_tasks(staged_run))
+    rows = []
+    for key, tasks_b in group(load_tasks(labels_run)).items():
+        split = lambda t: (t["seed"], t["fold"])
+        both = {split(t) for t in tasks_b} & {split(t) for t in staged.get(key, [])}
+        tasks_a = [relabelled(t) for t in staged.get(key, []) if split(t) in both]
+        tasks_b = [t for t in tasks_b if split(t) in both]
+        if tasks_a:
+            a, b = summarise(tasks_a), summarise(tasks_b)
+            rows.append({"method": key[0], "config": key[1],
+                         "seeds": sorted({t["seed"] for t in tasks_a}), "a": a, "b": b,
+                         "test": paired_test(b, a, "speaker"),
+                         "same_model": a["n_params"] == b["n_params"]})
+    return rows
 
 
 def angry_sad_shares(tasks, corpus):
@@ -58,7 +88,7 @@ def angry_sad_shares(tasks, corpus):
             int(np.sum(y_true == angry)), int(np.sum(y_true == sad)))
 
 
-def main(runs):
+def main(runs, labels_run=None):
     rows = [(method, config, run.rstrip("/").split("/")[-1], tasks)
             for run in runs for (method, config), tasks in group(load_tasks(run)).items()]
     print("## emotiontts\n\nUA on emotiontts's test utterances (all folds and seeds pooled), "
@@ -70,9 +100,9 @@ def main(runs):
     for method, config, run, tasks in rows:
         tasks = [t for t in tasks if on_emotiontts(t).any()]
         if tasks:
-            staged, relabelled, n = emotiontts_ua(tasks)
+            staged, right, n = emotiontts_ua(tasks)
             collapsed = sum(bool(t["collapsed"]) for t in tasks)
-            print(f"| {method} | {config} | {run} | {staged:.3f} | {relabelled:.3f} | {n} "
+            print(f"| {method} | {config} | {run} | {staged:.3f} | {right:.3f} | {n} "
                   f"| {collapsed}/{len(tasks)} |")
     print("\n## All corpora\n\nUA over all test utterances, mean ± std over the tasks (as in "
           "Table 4 and the leave-one-corpus-out means), with emotiontts's labels as staged and "
@@ -80,9 +110,17 @@ def main(runs):
     print("| method | configuration | run | as staged | relabelled | tasks |")
     print("|---|---|---|---|---|---|")
     for method, config, run, tasks in rows:
-        staged, relabelled = ([task_ua(t, relabel) for t in tasks] for relabel in (False, True))
+        staged = [t["test_ua"] for t in tasks]
+        right = [relabelled(t)["test_ua"] for t in tasks]
         print(f"| {method} | {config} | {run} | {np.mean(staged):.3f} ± {np.std(staged):.3f} "
-              f"| {np.mean(relabelled):.3f} ± {np.std(relabelled):.3f} | {len(tasks)} |")
+              f"| {np.mean(right):.3f} ± {np.std(right):.3f} | {len(tasks)} |")
+    if labels_run:
+        print("\n## Trained on the labels put right\n\nEvery score against emotiontts's labels "
+              f"put right: `{labels_run.rstrip('/').split('/')[-1]}` trained on them, "
+              f"`{runs[0].rstrip('/').split('/')[-1]}` trained on the staged labels (its "
+              "predictions rescored). So ΔUA is what training on the swapped labels cost.\n")
+        print(compare_markdown(trained_right(runs[0], labels_run), "trained as staged",
+                               "trained right", split=True), end="")
     learnt = [t for t in load_tasks(runs[0]) if not t["collapsed"]]
     corpora = sorted({s.split(":")[0] for t in learnt for s in t["test_speakers"]})
     print(f"\n## Angry and sad per corpus\n\nOver the {len(learnt)} tasks of "
@@ -100,6 +138,9 @@ def main(runs):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        sys.exit(__doc__.split("Usage, from the repository root:")[1].split("\n\n")[1].strip())
-    main(sys.argv[1:])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="+", metavar="RUN", help="run folder (with tasks/*.json)")
+    parser.add_argument("--trained-right", metavar="LABELS",
+                        help="run folder of the same rows trained on the right labels")
+    args = parser.parse_args()
+    main(args.runs, args.trained_right)
