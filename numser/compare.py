@@ -49,7 +49,12 @@ def compare_runs(run_a, run_b):
     the same parameter count; when not, the row is not a comparison of one model).
     """
     rows_a, rows_b = (group(load_tasks(run)) for run in (run_a, run_b))
-    split_differs = same_split(run_a, run_b) is False
+    return compare_groups(rows_a, rows_b, same_split(run_a, run_b) is False)
+
+
+def compare_groups(rows_a, rows_b, split_differs=False):
+    """:func:`compare_runs` of two runs' tasks already loaded and grouped
+    (:func:`numser.results.group`); ``split_differs``: the runs' speaker splits differ."""
     rows = []
     for key, tasks_a in rows_a.items():
         shared_a, shared_b = _shared(tasks_a, rows_b.get(key, []), split_differs)

@@ -19,9 +19,9 @@ import argparse
 import numpy as np
 
 from numser import CLASSES
-from numser.compare import compare_markdown
+from numser.compare import compare_groups, compare_markdown
 from numser.metrics import confusion_matrix, per_speaker_ua, task_scores, unweighted_accuracy
-from numser.results import group, load_tasks, paired_test, summarise
+from numser.results import group, load_tasks
 
 SWAP = np.arange(len(CLASSES))
 SWAP[[CLASSES.index("sad"), CLASSES.index("angry")]] = CLASSES.index("angry"), CLASSES.index("sad")
@@ -57,23 +57,13 @@ def relabelled(task):
 
 
 def trained_right(staged_run, labels_run):
-    """Rows in the form of :func:`numser.compare.compare_runs`: each row of ``labels_run``
-    against the same row of ``staged_run`` rescored on the right labels (:func:`relabelled`),
-    on the (seed, fold) tasks both finished (both runs share the speaker split)."""
-    staged = group(load_tasks(staged_run))
-    rows = []
-    for key, tasks_b in group(load_tasks(labels_run)).items():
-        split = lambda t: (t["seed"], t["fold"])
-        both = {split(t) for t in tasks_b} & {split(t) for t in staged.get(key, [])}
-        tasks_a = [relabelled(t) for t in staged.get(key, []) if split(t) in both]
-        tasks_b = [t for t in tasks_b if split(t) in both]
-        if tasks_a:
-            a, b = summarise(tasks_a), summarise(tasks_b)
-            rows.append({"method": key[0], "config": key[1],
-                         "seeds": sorted({t["seed"] for t in tasks_a}), "a": a, "b": b,
-                         "test": paired_test(b, a, "speaker"),
-                         "same_model": a["n_params"] == b["n_params"]})
-    return rows
+    """:func:`numser.compare.compare_runs` of ``labels_run`` against ``staged_run``, the rows of
+    ``staged_run`` rescored on the right labels (:func:`relabelled`); both runs share the
+    speaker split."""
+    trained_right = group(load_tasks(labels_run))
+    staged = {key: [relabelled(t) for t in tasks]
+              for key, tasks in group(load_tasks(staged_run)).items() if key in trained_right}
+    return compare_groups(staged, trained_right)
 
 
 def angry_sad_shares(tasks, corpus):
