@@ -132,7 +132,7 @@ def test_rescore_swaps_emotiontts_angry_and_sad_only(tmp_path, capsys):
     assert "| emodb | 0% | 100% | 0% | 100% | 1 | 1 |" in out
 
 
-def test_trained_right_compares_on_the_right_labels_in_both_runs(tmp_path):
+def test_trained_right_compares_on_the_right_labels_in_both_runs(tmp_path, capsys):
     rescore = _script("rescore_emotiontts")
     for run, y_true, y_pred in (("paper", [3, 2, 0, 1], [2, 3, 0, 1]),    # as staged: swapped
                                 ("labels", [2, 3, 0, 1], [2, 3, 0, 0])):  # right; one miss
@@ -146,6 +146,11 @@ def test_trained_right_compares_on_the_right_labels_in_both_runs(tmp_path):
                                           "emotiontts:0": 1.0, "emotiontts:1": 1.0}
     assert row["b"]["per_speaker_ua"]["emodb:0"] == .5
     assert row["test"]["mean_difference"] == pytest.approx(-.25) and row["seeds"] == [0]
+    rescore.main([str(tmp_path / "paper")], str(tmp_path / "labels"))
+    out = capsys.readouterr().out
+    assert "| lstm-elm | 2 x LSTM 128 | 0 | 1.000 ± 0.000 (2) | 0.750 ± 0.000 (2) | -0.250 |" in out
+    assert "| lstm-elm | 2 x LSTM 128 | -0.500 | +0.000 | 1.000 → 1.000 |" in out   # emodb, emotiontts
+    assert "| emodb | – | – | – | – | 0 | 0 |" in out       # no angry or sad utterances
 
 
 def test_report_script_rebuilds_the_tables_of_the_folders_there_are(tmp_path):

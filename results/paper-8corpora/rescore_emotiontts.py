@@ -68,12 +68,14 @@ def trained_right(staged_run, labels_run):
 
 def angry_sad_shares(tasks, corpus):
     """Shares of ``corpus``'s test utterances labelled angry called (sad, angry) and labelled sad
-    called (angry, sad), the predictions of ``tasks`` pooled; and how many utterances of each."""
+    called (angry, sad), the predictions of ``tasks`` pooled (None for a class it lacks); and how
+    many utterances of each."""
     angry, sad = CLASSES.index("angry"), CLASSES.index("sad")
     on = [np.array([s.split(":")[0] == corpus for s in t["test_speakers"]]) for t in tasks]
     y_true = np.concatenate([np.array(t["y_true"])[o] for t, o in zip(tasks, on)])
     y_pred = np.concatenate([np.array(t["y_pred"])[o] for t, o in zip(tasks, on)])
-    called = lambda label, as_: np.mean(y_pred[y_true == label] == as_)
+    called = lambda label, as_: np.mean(y_pred[y_true == label] == as_) if np.any(y_true == label) \
+        else None
     return (called(angry, sad), called(angry, angry), called(sad, angry), called(sad, sad),
             int(np.sum(y_true == angry)), int(np.sum(y_true == sad)))
 
@@ -109,8 +111,18 @@ def main(runs, labels_run=None):
               f"put right: `{labels_run.rstrip('/').split('/')[-1]}` trained on them, "
               f"`{runs[0].rstrip('/').split('/')[-1]}` trained on the staged labels (its "
               "predictions rescored). So ΔUA is what training on the swapped labels cost.\n")
-        print(compare_markdown(trained_right(runs[0], labels_run), "trained as staged",
-                               "trained right", split=True), end="")
+        rows = trained_right(runs[0], labels_run)
+        print(compare_markdown(rows, "trained as staged", "trained right", split=True))
+        corpora = sorted(rows[0]["a"]["per_corpus_ua"]) if rows else []
+        print("UA per corpus (pooled predictions of the same tasks), trained right − trained as "
+              "staged, and emotiontts's UA in each:\n")
+        print("| method | configuration | " + " | ".join(corpora) + " | emotiontts UA |")
+        print("|---" * (len(corpora) + 3) + "|")
+        for r in rows:
+            a, b = r["a"]["per_corpus_ua"], r["b"]["per_corpus_ua"]
+            print(f"| {r['method']} | {r['config']} | "
+                  + " | ".join(f"{b[c] - a[c]:+.3f}" for c in corpora)
+                  + f" | {a['emotiontts']:.3f} → {b['emotiontts']:.3f} |")
     learnt = [t for t in load_tasks(runs[0]) if not t["collapsed"]]
     corpora = sorted({s.split(":")[0] for t in learnt for s in t["test_speakers"]})
     print(f"\n## Angry and sad per corpus\n\nOver the {len(learnt)} tasks of "
@@ -123,8 +135,9 @@ def main(runs, labels_run=None):
           "| angry predictions | sad predictions |")
     print("|---|---|---|---|---|---|---|")
     for corpus in corpora:
-        a_s, a_a, s_a, s_s, n_angry, n_sad = angry_sad_shares(learnt, corpus)
-        print(f"| {corpus} | {a_s:.0%} | {a_a:.0%} | {s_a:.0%} | {s_s:.0%} | {n_angry} | {n_sad} |")
+        *shares, n_angry, n_sad = angry_sad_shares(learnt, corpus)
+        cells = " | ".join("–" if x is None else f"{x:.0%}" for x in shares)
+        print(f"| {corpus} | {cells} | {n_angry} | {n_sad} |")
 
 
 if __name__ == "__main__":
