@@ -104,7 +104,8 @@ def _table4_lines(results):
     if ref:
         lines += [f"p: two-sided Wilcoxon signed-rank test against the best proposed model ({ref}), "
                   "paired over the per-speaker UAs of every test speaker (* = p < .01); p (folds) "
-                  "pairs the fold UAs, which with 5 folds can never go below 2/32 = .0625.", ""]
+                  "pairs the UAs of the (seed, fold) tasks both rows ran, which with one seed's 5 "
+                  "folds can never go below 2/32 = .0625 (three seeds give 15 pairs).", ""]
     else:
         lines += ["No proposed model (3D-CNN) in this run: no significance tests.", ""]
     lines += ["paper UA: the paper's Table 4 (mean ± std over its folds).", "",
@@ -195,8 +196,8 @@ def _significance_lines(results):
               f"Two-sided Wilcoxon signed-rank tests, α = {ALPHA:g}. 'speakers': pairs are the "
               "per-speaker UAs of every test speaker, averaged over the seeds (n pairs, zero "
               "differences dropped as SciPy's default); 'folds': pairs are the UAs of the "
-              "(seed, fold) tasks (5 pairs: smallest possible p = .0625, so never significant "
-              f"at {ALPHA:g}). p (Holm): the per-speaker p adjusted by Holm's method over all "
+              "(seed, fold) tasks both ran (5 pairs for one seed: smallest possible p = .0625, "
+              f"so never significant at {ALPHA:g}; 15 for three seeds). p (Holm): the per-speaker p adjusted by Holm's method over all "
               f"{len(speaker)} tests of this table, which bounds the chance of any false "
               f"positive among them by α: {significant} of the {len(speaker)} are significant "
               f"at α = {ALPHA:g}, {after_holm} after the adjustment. The summary above counts "
