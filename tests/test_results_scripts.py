@@ -38,13 +38,15 @@ def test_cost_takes_out_exact_pauses_only(tmp_path):
     os.makedirs(tmp_path / "paper" / "tasks")
     task = fake_task("lstm-elm", "2 x LSTM 128", {}, 0, .5, np.random.default_rng(0))
     task.update(started="2026-01-01T00:00:00", finished="2026-01-01T02:00:00", seconds=7200,
-                seconds_train=7000, seconds_eval=200, history=[{"seconds": 7000}])
+                seconds_train=7000, seconds_eval=200, history=[{"seconds": 7000}],
+                git_commit="abc1234", machine={"host": "h", "llvm_cpu": "znver4", "cpu": "AMD EPYC", "cores": 2})
     (tmp_path / "paper" / "tasks" / "t.json").write_text(json.dumps(task))
     table = cost.cost_markdown(str(tmp_path))
     assert "1 pauses (30 min) taken out" in table
     # 2 h of task and wall time, half an hour of them paused
     for row in ("`paper/`", "lstm-elm", "**total**"):
         assert f"| {row} | 1 | 1.50 | 1.50 | 0.50 |" in table
+    assert "| `paper/` | 1 | abc1234 (1) | znver4 (AMD EPYC, 2 cores) (1) |" in table
 
 
 def test_best_stable_picks_the_best_validation_ua_of_complete_3d_rows(tmp_path, capsys):

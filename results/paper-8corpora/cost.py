@@ -1,5 +1,6 @@
 """The cost of the eight-corpus run: task time and wall time per folder, per method and in total,
-without the pauses logged in INTERRUPTIONS.md (numser.report.run_time).
+without the pauses logged in INTERRUPTIONS.md (numser.report.run_time); and the git commits and
+machines that computed each folder's tasks.
 
 A pause is a row of INTERRUPTIONS.md whose 'what' starts with 'paused' and whose both times are
 exact (ISO, UTC); the task files' times are the machine's local time, UTC on the machines that
@@ -12,7 +13,7 @@ import re
 import sys
 from datetime import datetime
 
-from numser.results import load_tasks, run_time
+from numser.results import commits, load_tasks, machines, run_time
 
 STAMP = r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)"
 
@@ -54,6 +55,13 @@ def cost_markdown(root):
     for method in dict.fromkeys(t["method"] for t in tasks):
         lines.append(_line(method, [t for t in tasks if t["method"] == method], stops))
     lines.append(_line("**total**", tasks, stops))
+    tally = lambda counts: ", ".join(f"{value} ({n})" for value, n in counts)
+    lines += ["", "## Code and machines", "", "The git commits and the machines (Numba's name "
+              "for the CPU, its model, cores) that computed each folder's tasks, with how many "
+              "tasks each, in the order first used.", "",
+              "| folder | tasks | commits | machines |", "|---|---|---|---|"]
+    lines += [f"| `{d}/` | {len(every[d])} | {tally(commits(every[d]))} "
+              f"| {tally(machines(every[d]))} |" for d in folders]
     return "\n".join(lines) + "\n"
 
 
