@@ -80,9 +80,12 @@ def angry_sad_shares(tasks, corpus):
             int(np.sum(y_true == angry)), int(np.sum(y_true == sad)))
 
 
-def main(runs, labels_run=None):
-    rows = [(method, config, run.rstrip("/").split("/")[-1], tasks)
-            for run in runs for (method, config), tasks in group(load_tasks(run)).items()]
+def name(run):
+    """A run folder's name: results/paper-8corpora/paper -> paper."""
+    return run.rstrip("/").split("/")[-1]
+
+
+def print_emotiontts(rows):
     print("## emotiontts\n\nUA on emotiontts's test utterances (all folds and seeds pooled), "
           "scored against its labels as staged (angry and sad swapped) and put right; the "
           "predictions are the tasks' own. collapsed: tasks predicting one class for ≥ 95 % of "
@@ -96,6 +99,9 @@ def main(runs, labels_run=None):
             collapsed = sum(bool(t["collapsed"]) for t in tasks)
             print(f"| {method} | {config} | {run} | {staged:.3f} | {right:.3f} | {n} "
                   f"| {collapsed}/{len(tasks)} |")
+
+
+def print_all_corpora(rows):
     print("\n## All corpora\n\nUA over all test utterances, mean ± std over the tasks (as in "
           "Table 4 and the leave-one-corpus-out means), with emotiontts's labels as staged and "
           "put right.\n")
@@ -106,31 +112,35 @@ def main(runs, labels_run=None):
         right = [relabelled(t)["test_ua"] for t in tasks]
         print(f"| {method} | {config} | {run} | {np.mean(staged):.3f} ± {np.std(staged):.3f} "
               f"| {np.mean(right):.3f} ± {np.std(right):.3f} | {len(tasks)} |")
-    if labels_run:
-        print("\n## Trained on the labels put right\n\nEvery score against emotiontts's labels "
-              f"put right: `{labels_run.rstrip('/').split('/')[-1]}` trained on them, "
-              f"`{runs[0].rstrip('/').split('/')[-1]}` trained on the staged labels (its "
-              "predictions rescored). So ΔUA is what training on the swapped labels cost.\n")
-        rows = trained_right(runs[0], labels_run)
-        print(compare_markdown(rows, "trained as staged", "trained right", split=True))
-        corpora = sorted(rows[0]["a"]["per_corpus_ua"]) if rows else []
-        print("UA per corpus (pooled predictions of the same tasks), trained right − trained as "
-              "staged, and emotiontts's UA in each:\n")
-        print("| method | configuration | " + " | ".join(corpora) + " | emotiontts UA |")
-        print("|---" * (len(corpora) + 3) + "|")
-        for r in rows:
-            a, b = r["a"]["per_corpus_ua"], r["b"]["per_corpus_ua"]
-            print(f"| {r['method']} | {r['config']} | "
-                  + " | ".join(f"{b[c] - a[c]:+.3f}" for c in corpora)
-                  + f" | {a['emotiontts']:.3f} → {b['emotiontts']:.3f} |")
-    learnt = [t for t in load_tasks(runs[0]) if not t["collapsed"]]
+
+
+def print_trained_right(staged_run, labels_run):
+    print(f"\n## Trained on the labels put right\n\nEvery score against emotiontts's labels "
+          f"put right: `{name(labels_run)}` trained on them, `{name(staged_run)}` trained on the "
+          "staged labels (its predictions rescored). So ΔUA is what training on the swapped "
+          "labels cost.\n")
+    rows = trained_right(staged_run, labels_run)
+    print(compare_markdown(rows, "trained as staged", "trained right", split=True))
+    corpora = sorted(rows[0]["a"]["per_corpus_ua"]) if rows else []
+    print("UA per corpus (pooled predictions of the same tasks), trained right − trained as "
+          "staged, and emotiontts's UA in each:\n")
+    print("| method | configuration | " + " | ".join(corpora) + " | emotiontts UA |")
+    print("|---" * (len(corpora) + 3) + "|")
+    for r in rows:
+        a, b = r["a"]["per_corpus_ua"], r["b"]["per_corpus_ua"]
+        print(f"| {r['method']} | {r['config']} | "
+              + " | ".join(f"{b[c] - a[c]:+.3f}" for c in corpora)
+              + f" | {a['emotiontts']:.3f} → {b['emotiontts']:.3f} |")
+
+
+def print_angry_sad(run):
+    learnt = [t for t in load_tasks(run) if not t["collapsed"]]
     corpora = sorted({s.split(":")[0] for t in learnt for s in t["test_speakers"]})
-    print(f"\n## Angry and sad per corpus\n\nOver the {len(learnt)} tasks of "
-          f"`{runs[0].rstrip('/').split('/')[-1]}` that did not collapse, their test predictions "
-          "pooled: the share of each corpus's utterances labelled angry that are called sad and "
-          "angry, and of those labelled sad that are called angry and sad (labels as staged). "
-          "predictions: the corpus's angry (sad) test utterances times the tasks that tested "
-          "them.\n")
+    print(f"\n## Angry and sad per corpus\n\nOver the {len(learnt)} tasks of `{name(run)}` "
+          "that did not collapse, their test predictions pooled: the share of each corpus's "
+          "utterances labelled angry that are called sad and angry, and of those labelled sad "
+          "that are called angry and sad (labels as staged). predictions: the corpus's angry "
+          "(sad) test utterances times the tasks that tested them.\n")
     print("| corpus | angry called sad | angry called angry | sad called angry | sad called sad "
           "| angry predictions | sad predictions |")
     print("|---|---|---|---|---|---|---|")
@@ -138,6 +148,17 @@ def main(runs, labels_run=None):
         *shares, n_angry, n_sad = angry_sad_shares(learnt, corpus)
         cells = " | ".join("–" if x is None else f"{x:.0%}" for x in shares)
         print(f"| {corpus} | {cells} | {n_angry} | {n_sad} |")
+
+
+def main(runs, labels_run=None):
+    """Every section, in order, on stdout (Markdown)."""
+    rows = [(method, config, name(run), tasks)
+            for run in runs for (method, config), tasks in group(load_tasks(run)).items()]
+    print_emotiontts(rows)
+    print_all_corpora(rows)
+    if labels_run:
+        print_trained_right(runs[0], labels_run)
+    print_angry_sad(runs[0])
 
 
 if __name__ == "__main__":
