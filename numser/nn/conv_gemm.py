@@ -128,7 +128,7 @@ def gemm_correlate(x, w, b, pad, out_shape):
     """
     check_kernel(w.shape)
     N, C, L, T, S = x.shape
-    F, So = w.shape[0], out_shape[4]
+    F = w.shape[0]
     P = fft_length(S, w.shape[4], pad[2])
     W = P // 2 + 1
     Wf = np.ascontiguousarray(kernel_spectrum(w, pad[2], P)[:, :, 0, 0].transpose(2, 0, 1))
