@@ -148,8 +148,9 @@ def test_trained_right_compares_on_the_right_labels_in_both_runs(tmp_path, capsy
                                           "emotiontts:0": 1.0, "emotiontts:1": 1.0}
     assert row["b"]["per_speaker_ua"]["emodb:0"] == .5
     assert row["test"]["mean_difference"] == pytest.approx(-.25) and row["seeds"] == [0]
-    rescore.main([str(tmp_path / "paper")], str(tmp_path / "labels"))
+    rescore.main([str(tmp_path / "paper")], str(tmp_path / "labels"), str(tmp_path / "labels"))
     out = capsys.readouterr().out
+    assert "Over the 2 tasks of `labels` that did not collapse" in out        # --confusions
     assert "| lstm-elm | 2 x LSTM 128 | 0 | 1.000 ± 0.000 (2) | 0.750 ± 0.000 (2) | -0.250 |" in out
     assert "| lstm-elm | 2 x LSTM 128 | -0.500 | +0.000 | 1.000 → 1.000 |" in out   # emodb, emotiontts
     assert "| emodb | – | – | – | – | 0 | 0 |" in out       # no angry or sad utterances

@@ -40,6 +40,7 @@ fi
 rescore=()                                # emotiontts's labels put right in the tasks' own predictions
 for run in paper stable loco loco-stable; do if have $run; then rescore+=("$OUT/$run"); fi; done
 if have paper && have labels; then rescore+=(--trained-right "$OUT/labels"); fi   # against paper/
+if have stable; then rescore+=(--confusions "$OUT/stable"); fi   # complete, none collapsed
 if [ ${#rescore[@]} -gt 0 ]; then
     python results/paper-8corpora/rescore_emotiontts.py "${rescore[@]}" > "$OUT/emotiontts_rescored.md" \
         && echo "$OUT/emotiontts_rescored.md"

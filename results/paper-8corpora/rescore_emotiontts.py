@@ -1,7 +1,8 @@
 """UA on emotiontts with its angry and sad labels as staged and put right, from the predictions the
 tasks already made (no training). Usage, from the repository root:
 
-    python results/paper-8corpora/rescore_emotiontts.py RUN [RUN ...] [--trained-right LABELS] > OUT.md
+    python results/paper-8corpora/rescore_emotiontts.py RUN [RUN ...] [--trained-right LABELS]
+        [--confusions RUN] > OUT.md
 
 The staged manifest swaps emotiontts's angry and sad labels (relabel_emotiontts.py says how we
 know). Swapping them back in each task's test labels gives what its predictions score against
@@ -12,7 +13,8 @@ With ``--trained-right LABELS`` (phase ``labels``'s folder) a section compares, 
 labels in both, the first RUN's rows rescored with the rows LABELS trained on the right labels:
 what training on the swapped labels cost, apart from scoring on them. The last section is part
 of the evidence for the swap: how often each corpus's angry utterances are called sad and its
-sad ones angry, by the tasks of the first RUN that did not collapse.
+sad ones angry, by the tasks that did not collapse of the ``--confusions`` run (default: the
+first RUN).
 """
 import argparse
 
@@ -150,7 +152,7 @@ def print_angry_sad(run):
         print(f"| {corpus} | {cells} | {n_angry} | {n_sad} |")
 
 
-def main(runs, labels_run=None):
+def main(runs, labels_run=None, confusions_run=None):
     """Every section, in order, on stdout (Markdown)."""
     rows = [(method, config, name(run), tasks)
             for run in runs for (method, config), tasks in group(load_tasks(run)).items()]
@@ -158,7 +160,7 @@ def main(runs, labels_run=None):
     print_all_corpora(rows)
     if labels_run:
         print_trained_right(runs[0], labels_run)
-    print_angry_sad(runs[0])
+    print_angry_sad(confusions_run or runs[0])
 
 
 if __name__ == "__main__":
@@ -166,5 +168,8 @@ if __name__ == "__main__":
     parser.add_argument("runs", nargs="+", metavar="RUN", help="run folder (with tasks/*.json)")
     parser.add_argument("--trained-right", metavar="LABELS",
                         help="run folder of the same rows trained on the right labels")
+    parser.add_argument("--confusions", metavar="RUN",
+                        help="run folder whose angry and sad confusions to tell per corpus "
+                             "(default: the first RUN)")
     args = parser.parse_args()
-    main(args.runs, args.trained_right)
+    main(args.runs, args.trained_right, args.confusions)
