@@ -285,3 +285,25 @@ def task_scores(y_true, y_pred, n_classes=4):
             "wa": accuracy(y_true, y_pred, n_classes),
             "macro_f1": macro_f1(y_true, y_pred, n_classes),
             **collapse(y_pred, n_classes)}
+
+
+def prediction_scores(y_true, y_pred, speakers, n_classes=4):
+    """Every score a task file records of its test predictions: :func:`task_scores`, then
+
+    ``per_speaker_ua`` (:func:`per_speaker_ua`), ``per_corpus_ua`` (the UA over each corpus's
+    utterances, the corpus being a speaker id's part before ``':'``) and ``confusion``
+    (:func:`confusion_matrix`, as nested lists). numser.tasks scores every task with it; a
+    script that changes test labels rescores a task with it the same way.
+
+    Raises
+    ------
+    ParameterError
+        As :func:`per_speaker_ua`.
+    """
+    t, p = _labels(y_true, y_pred, n_classes)
+    corpora = np.array([s.split(":")[0] for s in np.asarray(speakers).tolist()])
+    return {**task_scores(t, p, n_classes),
+            "per_speaker_ua": per_speaker_ua(t, p, speakers, n_classes),
+            "per_corpus_ua": {c: unweighted_accuracy(t[corpora == c], p[corpora == c], n_classes)
+                              for c in sorted(set(corpora.tolist()))},
+            "confusion": confusion_matrix(t, p, n_classes).tolist()}

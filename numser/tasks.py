@@ -18,7 +18,7 @@ import numpy as np
 from numser import CLASSES
 from numser.atomic import atomic_open, write_json
 from numser.folds import Fold
-from numser.metrics import confusion_matrix, per_speaker_ua, task_scores, unweighted_accuracy
+from numser.metrics import prediction_scores
 from numser.model_file import machine, model_file_bytes
 from numser.models import build
 from numser.train import RECIPES, TrainConfig, fit_model
@@ -164,20 +164,15 @@ def _train_config(task, job):
 def _result(task, job, model, fitted, y, pred, test_speakers):
     """A task's result dict: what it ran, its scores, its predictions (no timing yet)."""
     fit = fitted["fit"]
-    corpora = np.array([s.split(":")[0] for s in test_speakers])
     return {
         "task": task.name, "method": task.method, "config": model.config.label(),
         "kwargs": {k: list(v) if isinstance(v, tuple) else v for k, v in task.config},
         "fold": task.fold, "seed": task.seed, "protocol": task.protocol,
         "held_out": task.held_out, "recipe": job.recipe, "train_fraction": job.train_fraction,
         "n_params": model.n_params(), "paper_params_k": model.config.paper_params_k(),
-        **task_scores(y["test"], pred),
+        **prediction_scores(y["test"], pred, test_speakers),
         "val_ua": fit["best_val_ua"], "best_epoch": fit["best_epoch"], "history": fit["history"],
         "elm": _jsonable(fitted["elm_table"]),
-        "per_speaker_ua": per_speaker_ua(y["test"], pred, test_speakers),
-        "per_corpus_ua": {c: unweighted_accuracy(y["test"][corpora == c], pred[corpora == c])
-                          for c in sorted(set(corpora))},
-        "confusion": confusion_matrix(y["test"], pred).tolist(),
         "y_true": y["test"].tolist(), "y_pred": pred.tolist(),
         "test_speakers": test_speakers.tolist(),
         "n_train": int(len(y["train"])), "n_val": int(len(y["val"])), "n_test": int(len(y["test"])),

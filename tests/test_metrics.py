@@ -6,7 +6,7 @@ import pytest
 
 from numser import ParameterError
 from numser.metrics import (accuracy, collapse, confusion_matrix, macro_f1, per_speaker_ua,
-                            row_normalised, task_scores, unweighted_accuracy)
+                            prediction_scores, row_normalised, task_scores, unweighted_accuracy)
 
 
 def balanced_accuracy_reference(y_true, y_pred):
@@ -181,3 +181,14 @@ def test_collapse_threshold_and_class():
     # every sad utterance is recognised, nothing else: UA 1/4, WA 5/20
     assert scores["collapsed"] and scores["test_ua"] == pytest.approx(.25)
     assert scores["wa"] == pytest.approx(5 / 20)
+
+
+def test_prediction_scores_per_speaker_and_per_corpus():
+    y_true, y_pred = [0, 1, 0, 1, 2, 3], [0, 0, 0, 1, 2, 2]
+    speakers = ["a:1", "a:1", "a:2", "a:2", "b:1", "b:1"]
+    s = prediction_scores(y_true, y_pred, speakers)
+    assert s["per_speaker_ua"] == {"a:1": .5, "a:2": 1.0, "b:1": .5}
+    assert s["per_corpus_ua"] == {"a": pytest.approx(.75), "b": .5}    # classes 0, 1 / 2, 3
+    assert s["confusion"][3] == [0, 0, 1, 0] and s["test_ua"] == task_scores(y_true, y_pred)["test_ua"]
+    with pytest.raises(ParameterError, match="one speaker id per utterance"):
+        prediction_scores(y_true, y_pred, speakers[:-1])

@@ -12,7 +12,7 @@ import pytest
 import soundfile
 
 from numser.corpora.manifest import read_manifest
-from numser.metrics import confusion_matrix, per_speaker_ua, task_scores
+from numser.metrics import prediction_scores
 from test_report import fake_task
 
 HERE = Path(__file__).resolve().parents[1] / "results" / "paper-8corpora"
@@ -39,7 +39,8 @@ def test_cost_takes_out_exact_pauses_only(tmp_path):
     task = fake_task("lstm-elm", "2 x LSTM 128", {}, 0, .5, np.random.default_rng(0))
     task.update(started="2026-01-01T00:00:00", finished="2026-01-01T02:00:00", seconds=7200,
                 seconds_train=7000, seconds_eval=200, history=[{"seconds": 7000}],
-                git_commit="abc1234", machine={"host": "h", "llvm_cpu": "znver4", "cpu": "AMD EPYC", "cores": 2})
+                git_commit="abc1234",
+                machine={"host": "h", "llvm_cpu": "znver4", "cpu": "AMD EPYC", "cores": 2})
     (tmp_path / "paper" / "tasks" / "t.json").write_text(json.dumps(task))
     table = cost.cost_markdown(str(tmp_path))
     assert "1 pauses (30 min) taken out" in table
@@ -105,16 +106,17 @@ def test_levels_are_mean_rms_in_db_per_class_by_number_and_part(tmp_path, capsys
     assert "| neutral | 00001–00100 | neutral | -30.0 | -30.0 |" in out    # mean of -20 and -40 dB
     assert "| sad | 00201–00300 | angry | -40.0 | -40.0 |" in out
     assert "| angry | 00301–00400 | sad | -20.0 | -20.0 |" in out
+    (tmp_path / "q/wav/x00350.flac").write_bytes(b"not audio")
+    with pytest.raises(SystemExit, match=r"q/wav/x00350\.flac: cannot read the audio"):
+        relabel.print_levels(str(tmp_path / "manifest.csv"))
 
 
 def _task(fold, y_true, y_pred, speakers):
     """An LSTM-ELM task of seed 0 scored, as numser.tasks scores it, on these labels."""
     task = fake_task("lstm-elm", "2 x LSTM 128", {}, fold, .5, np.random.default_rng(fold))
     task.pop("tsne", None)
-    task.pop("per_corpus_ua", None)
-    return {**task, **task_scores(y_true, y_pred), "seed": 0, "y_true": y_true, "y_pred": y_pred,
-            "test_speakers": speakers, "per_speaker_ua": per_speaker_ua(y_true, y_pred, speakers),
-            "confusion": confusion_matrix(y_true, y_pred).tolist()}
+    return {**task, **prediction_scores(y_true, y_pred, speakers), "seed": 0, "y_true": y_true,
+            "y_pred": y_pred, "test_speakers": speakers}
 
 
 def test_rescore_swaps_emotiontts_angry_and_sad_only(tmp_path, capsys):

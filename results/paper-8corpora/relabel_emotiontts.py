@@ -71,7 +71,13 @@ def print_levels(source):
     _, rows = read_manifest(source)
     levels, staged = {}, {}
     for row in rows:
-        audio, _ = soundfile.read(os.path.join(os.path.dirname(source), row["path"]))
+        path = os.path.join(os.path.dirname(source), row["path"])
+        try:
+            audio, _ = soundfile.read(path)
+        except (OSError, RuntimeError) as e:        # soundfile's errors subclass these
+            sys.exit(f"relabel_emotiontts.py: {path}: cannot read the audio ({e})")
+        if not np.any(audio):
+            sys.exit(f"relabel_emotiontts.py: {path}: silent (no level in dB)")
         key = (row["number_class"], row["path"].split("/")[0])
         levels.setdefault(key, []).append(20 * np.log10(np.sqrt(np.mean(audio ** 2))))
         staged.setdefault(row["number_class"], set()).add(row["label"])

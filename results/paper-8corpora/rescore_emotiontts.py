@@ -22,7 +22,7 @@ import numpy as np
 
 from numser import CLASSES
 from numser.compare import compare_groups, compare_markdown
-from numser.metrics import confusion_matrix, per_speaker_ua, task_scores, unweighted_accuracy
+from numser.metrics import prediction_scores, unweighted_accuracy
 from numser.results import group, load_tasks
 
 SWAP = np.arange(len(CLASSES))
@@ -45,17 +45,12 @@ def emotiontts_ua(tasks):
 
 def relabelled(task):
     """A copy of ``task`` with emotiontts's test labels put right and every score recomputed
-    from its predictions (as numser.tasks scores a task)."""
-    y_true, y_pred = np.array(task["y_true"]), np.array(task["y_pred"])
+    from its predictions, as numser.tasks scores a task."""
+    y_true = np.array(task["y_true"])
     on = on_emotiontts(task)
     y_true[on] = SWAP[y_true[on]]
-    speakers = np.array(task["test_speakers"])
-    corpora = np.array([s.split(":")[0] for s in speakers])
-    return {**task, **task_scores(y_true, y_pred), "y_true": y_true.tolist(),
-            "per_speaker_ua": per_speaker_ua(y_true, y_pred, speakers),
-            "per_corpus_ua": {c: unweighted_accuracy(y_true[corpora == c], y_pred[corpora == c])
-                              for c in sorted(set(corpora))},
-            "confusion": confusion_matrix(y_true, y_pred).tolist()}
+    return {**task, **prediction_scores(y_true, task["y_pred"], task["test_speakers"]),
+            "y_true": y_true.tolist()}
 
 
 def trained_right(staged_run, labels_run):
